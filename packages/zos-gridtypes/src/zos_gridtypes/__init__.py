@@ -1,0 +1,1 @@
+"""zos-gridtypes."""
