@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from ._gotypes import GoHex, GoName, GoTimestamp, GoUint, OmitEmpty
 from ._jsontext import RAW, Float, Obj, Plan, Raw, clean_text, fold_key
@@ -439,6 +440,15 @@ def _go_name_of(annotation: Any) -> str:
     return "interface {}"
 
 
+def describe_pydantic_error(model: str, error: PydanticValidationError) -> str:
+    """One line per problem: ``Model.field.path: message``."""
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(p) for p in item["loc"])
+        problems.append(f"{model}.{where}: {item['msg']}" if where else f"{model}: {item['msg']}")
+    return "; ".join(problems)
+
+
 class GoModel(BaseModel):
     """Base of every grid type: pydantic model with Go JSON decoding and encoding.
 
@@ -449,6 +459,12 @@ class GoModel(BaseModel):
 
     go_type: ClassVar[str] = ""
     """The Go type name used in error texts, e.g. ``zos.ZMount``."""
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except PydanticValidationError as e:
+            raise ValidationError(describe_pydantic_error(type(self).__name__, e)) from None
     raw_plan: ClassVar[Plan | None] = None
     """Which values of this type's JSON are kept as raw text (see ``_jsontext``)."""
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import codecs
 import json
 import json.scanner
 import re
@@ -65,30 +64,20 @@ _WS = re.compile(r"[ \t\n\r]*")
 _KEY = re.compile(r'[ \t\n\r]*"([^"\\\x00-\x1f]*)"[ \t\n\r]*:[ \t\n\r]*')
 
 
-def _replace_surrogates(err: UnicodeError) -> tuple[str, int]:
-    # Go's decoder turns each unpaired UTF-16 surrogate escape into U+FFFD.
-    assert isinstance(err, UnicodeEncodeError)
-    return "\ufffd" * (err.end - err.start), err.end
-
-
-codecs.register_error("zos_gridtypes_surrogates", _replace_surrogates)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean_text(s: str) -> str:
-    """``s`` with unpaired surrogates replaced by U+FFFD (valid UTF-8 from here on)."""
+    """``s`` with unpaired surrogates replaced by U+FFFD, as Go's decoder does (valid UTF-8)."""
     if s.isascii():
         return s
-    try:
-        s.encode()
-    except UnicodeEncodeError:
-        return s.encode("utf-8", "zos_gridtypes_surrogates").decode()
-    return s
+    return _SURROGATE.sub("\ufffd", s)
 
 
 def to_text(raw: str | bytes | bytearray | memoryview) -> str:
     """Decode input bytes as Go does: UTF-8, invalid sequences become U+FFFD."""
     if isinstance(raw, str):
-        return raw
+        return clean_text(raw)
     if isinstance(raw, memoryview):
         raw = raw.tobytes()
     return bytes(raw).decode("utf-8", "replace")
