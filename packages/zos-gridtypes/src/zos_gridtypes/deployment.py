@@ -15,7 +15,7 @@ from ._gotypes import U32, U64, Name, Timestamp, Uint
 from ._jsontext import RAW, Plan
 from .errors import ValidationError
 from .names import deployment_id, name_error, unique_name, workload_id
-from .rawjson import RawJSON
+from .rawjson import LazySource, RawJSON
 from .units import Capacity
 from .workload_data import WORKLOAD_TYPES, NetworkLightVariant, WorkloadData
 
@@ -47,6 +47,11 @@ class Result(GoModel):
     state: str = ""
     message: str = ""
     data: RawJSON = Field(default_factory=RawJSON)
+
+    raw_plan: ClassVar[Plan | None] = {"data": RAW}
+
+    def attach_source(self, source: LazySource, path: tuple[str | int, ...]) -> None:
+        self.data.attach(source, (*path, "data"))
 
     def is_empty(self) -> bool:
         return self.created == 0 and self.state == "" and self.message == "" and not self.data
@@ -86,6 +91,12 @@ class Workload(GoModel):
     description: str = ""
     result: Result = Field(default_factory=Result)
 
+    raw_plan: ClassVar[Plan | None] = {"data": RAW, "result": {"data": RAW}}
+
+    def attach_source(self, source: LazySource, path: tuple[str | int, ...]) -> None:
+        self.data.attach(source, (*path, "data"))
+        self.result.attach_source(source, (*path, "result"))
+
     @classmethod
     def new(
         cls,
@@ -118,7 +129,11 @@ class Workload(GoModel):
         return cls
 
     def workload_data(self) -> WorkloadData:
-        """The typed ``data``; ``ValidationError`` (Go's text) for an unknown type or bad data."""
+        """The typed ``data``; ``ValidationError`` (Go's text) for an unknown type or bad data.
+
+        The result is cached with the raw data: treat it as read-only, and to change a
+        workload's data assign a new ``data`` (e.g. ``Workload.new``).
+        """
         cls = self.data_type()
         raw = self.data
         typed = raw.cached(cls)
@@ -137,7 +152,15 @@ class Workload(GoModel):
     def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
         data = self.workload_data()
         out += (str(self.version), self.name, self.type, self.metadata, self.description)
-        data.write_challenge(out, variant)
+        # The data part depends only on the (immutable) raw data: computed once per variant.
+        cls = type(data)
+        rendered = self.data.cached_challenge(cls, variant)
+        if rendered is None:
+            pieces: list[str] = []
+            data.write_challenge(pieces, variant)
+            rendered = "".join(pieces)
+            self.data.cache_challenge(cls, variant, rendered)
+        out.append(rendered)
 
     def challenge(self, variant: NetworkLightVariant = "wg") -> bytes:
         """This workload's part of the deployment challenge (UTF-8 bytes)."""
@@ -222,6 +245,10 @@ class Deployment(GoModel):
     version: U32 = 0
     twin_id: U32 = 0
     contract_id: U64 = 0
+
+    def attach_source(self, source: LazySource, path: tuple[str | int, ...]) -> None:
+        for index, workload in enumerate(self.workloads):
+            workload.attach_source(source, (*path, "workloads", index))
     metadata: str = ""
     description: str = ""
     expiration: Timestamp = 0

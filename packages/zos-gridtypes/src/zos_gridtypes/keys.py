@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import sr25519  # type: ignore[import-untyped]
@@ -122,7 +123,7 @@ def verify_signature(key_type: str, public_key: bytes, message: bytes, signature
         except (ValueError, TypeError):
             return False
     try:
-        nacl.signing.VerifyKey(public_key).verify(message, signature)
-    except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
+        nacl.bindings.crypto_sign_open(signature + message, public_key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError, TypeError):
         return False
     return True

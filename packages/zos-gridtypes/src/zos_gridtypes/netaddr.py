@@ -7,6 +7,7 @@ from Go's ``ParseIP``/``ParseCIDR`` and ``IP.String``/``IPNet.String``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -53,7 +54,16 @@ def _xtoi(s: str) -> tuple[int, int, bool]:
     return n, i, True
 
 
+_SIMPLE_V4 = re.compile(r"(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})")
+
+
 def _parse_ipv4(s: str) -> bytes | None:
+    m = _SIMPLE_V4.fullmatch(s)
+    if m is not None:  # fast path: the common canonical text
+        a, b, c, d = int(m[1]), int(m[2]), int(m[3]), int(m[4])
+        if a < 256 and b < 256 and c < 256 and d < 256:
+            return _V4_MAPPED_PREFIX + bytes((a, b, c, d))
+        return None
     out = bytearray(4)
     for i in range(4):
         if not s:
@@ -266,6 +276,13 @@ class IPNet:
         if slash < 0:
             raise ValueError(f"invalid CIDR address: {text}")
         addr, mask = text[:slash], text[slash + 1 :]
+        if mask.isdigit() and len(mask) <= 3 and mask.isascii():
+            m = _SIMPLE_V4.fullmatch(addr)
+            if m is not None:  # fast path: canonical IPv4 CIDR
+                n = int(mask)
+                octets = (int(m[1]), int(m[2]), int(m[3]), int(m[4]))
+                if n <= 32 and max(octets) < 256:
+                    return cls(_V4_MAPPED_PREFIX + bytes(octets), n, True)
         v4 = True
         ip = _parse_ipv4(addr)
         if ip is None:
