@@ -199,10 +199,14 @@ def _raw(value: Any, current: Any) -> Any:
     return RawJSON(None, value)
 
 
-def _list(element: Decoder, go_name: str) -> Decoder:
+def _list(element: Decoder, go_name: str, zero: Callable[[], Any]) -> Decoder:
+    def one(item: Any) -> Any:
+        new = element(item, None)
+        return zero() if new is None else new  # a null element is the zero value
+
     def dec(value: Any, current: Any) -> Any:
         if isinstance(value, list) and not isinstance(value, Obj):
-            return [element(item, None) for item in value]
+            return [one(item) for item in value]
         if value is None:
             return []
         raise _mismatch(value, go_name)
@@ -511,7 +515,7 @@ def _codec_for(annotation: Any, metadata: list[Any]) -> tuple[Decoder, Encoder]:
     if origin is list:
         el_dec, el_enc = _codec_for(args[0], [])
         go_name = "[]" + _go_name_of(args[0])
-        return _list(el_dec, go_name), _enc_list(el_enc)
+        return _list(el_dec, go_name, _zero_of(args[0])), _enc_list(el_enc)
     if origin is dict:
         return _string_map, _enc_map
     if annotation is str:
@@ -527,6 +531,18 @@ def _codec_for(annotation: Any, metadata: list[Any]) -> tuple[Decoder, Encoder]:
     if isinstance(annotation, type) and issubclass(annotation, GoModel):
         return _struct(annotation, optional=False), _enc_model
     raise TypeError(f"unsupported field type {annotation!r}")
+
+
+def _zero_of(annotation: Any) -> Callable[[], Any]:
+    if isinstance(annotation, type) and issubclass(annotation, GoModel):
+        return lambda: annotation.go_codec().new_default()
+    if annotation is IPNet:
+        return IPNet
+    if annotation is IP:
+        return IP
+    if annotation is str:
+        return str
+    raise TypeError(f"no zero value for list element {annotation!r}")
 
 
 def _optional_string(value: Any, current: Any) -> Any:
