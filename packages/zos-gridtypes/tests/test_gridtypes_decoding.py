@@ -64,7 +64,7 @@ def test_null_leaves_the_zero_value_and_absent_keys_are_zero() -> None:
 @pytest.mark.parametrize(
     ("doc", "problem"),
     [
-        ({"version": 1.5}, "cannot unmarshal number into Go struct field Deployment.version"),
+        ({"version": 1.5}, "cannot unmarshal number 1.5 into Go struct field Deployment.version"),
         ({"version": 1e3}, "Deployment.version of type uint32"),
         ({"version": -1}, "number -1 into Go struct field Deployment.version"),
         ({"version": 2**32}, f"number {2**32} into Go struct field Deployment.version"),

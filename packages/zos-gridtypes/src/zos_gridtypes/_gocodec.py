@@ -22,7 +22,7 @@ from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from ._gotypes import GoHex, GoName, GoTimestamp, GoUint, OmitEmpty
-from ._jsontext import RAW, Float, Obj, Plan, Raw, clean_text, fold_key, parse, to_text
+from ._jsontext import Float, Obj, Plan, Raw, clean_text, fold_key, parse, to_text
 from .errors import ValidationError
 from .netaddr import IP, IPNet
 from .rawjson import LazySource, RawJSON
@@ -75,7 +75,7 @@ def _kind(value: Any) -> str:
 def _mismatch(value: Any, go_type: str) -> DecodeError:
     kind = _kind(value)
     if kind.startswith("number"):
-        kind = "number"  # Go names the literal only for a numeric field out of range
+        kind = "number"  # Go names the literal only when the field is numeric
     return DecodeError(kind, go_type, mismatch=True)
 
 
@@ -89,6 +89,8 @@ def _uint(bits: int, go_name: str) -> Decoder:
             raise DecodeError(f"number {value}", go_name, mismatch=True)
         if value is None:
             return current
+        if isinstance(value, (Float, float)):  # Go names the literal for a numeric field
+            raise DecodeError(_kind(value), go_name, mismatch=True)
         raise _mismatch(value, go_name)
 
     return dec
@@ -676,5 +678,3 @@ class GoModel(BaseModel):
         """The Go node's JSON encoding of this value (compact; keyword options are ignored)."""
         return self.go_codec().encode(self)
 
-
-RAW_PLAN = RAW
