@@ -6,6 +6,7 @@ unknown stop signal makes the file invalid with an error naming the field.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -69,13 +70,29 @@ def valid_service_name(name: str) -> bool:
     return bool(_NAME.match(name)) and name not in {".", ".."}
 
 
+def _scalar_text(value: object) -> str | None:
+    """A scalar as the text upstream (serde_yaml) would read into a string field."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return None
+
+
 def _string(data: Mapping[str, Any], key: str, default: str) -> str:
     value = data.get(key, default)
     if value is None:
         return default
-    if not isinstance(value, str):
+    text = _scalar_text(value)
+    if text is None:
         raise ServiceConfigError(f"{key}: expected a string, got {type(value).__name__}")
-    return value
+    return text
+
+
+_TRUE = {"true", "True", "TRUE"}
+_FALSE = {"false", "False", "FALSE"}
 
 
 def parse_service(data: object) -> ServiceConfig:
@@ -90,7 +107,9 @@ def parse_service(data: object) -> ServiceConfig:
     test = _string(data, "test", "")
 
     oneshot = data.get("oneshot", False)
-    if oneshot is None:
+    if isinstance(oneshot, str) and oneshot in _TRUE | _FALSE:
+        oneshot = oneshot in _TRUE
+    elif oneshot is None:
         oneshot = False
     if not isinstance(oneshot, bool):
         raise ServiceConfigError(f"oneshot: expected true or false, got {oneshot!r}")
@@ -98,7 +117,8 @@ def parse_service(data: object) -> ServiceConfig:
     after_raw = data.get("after", [])
     if after_raw is None:
         after_raw = []
-    if not isinstance(after_raw, list) or not all(isinstance(a, str) for a in after_raw):
+    after = [_scalar_text(a) for a in after_raw] if isinstance(after_raw, list) else [None]
+    if not all(after):
         raise ServiceConfigError(f"after: expected a list of service names, got {after_raw!r}")
 
     signal_raw = data.get("signal", {})
@@ -125,18 +145,22 @@ def parse_service(data: object) -> ServiceConfig:
         raise ServiceConfigError(f"env: expected a mapping, got {type(env_raw).__name__}")
     env: dict[str, str] = {}
     for key, value in env_raw.items():
-        if not isinstance(key, str) or not isinstance(value, str):
+        key_text, value_text = _scalar_text(key), _scalar_text(value)
+        if key_text is None or value_text is None:
             raise ServiceConfigError(
                 f"env.{key}: expected a string value, got {type(value).__name__}"
             )
-        env[key] = value
+        env[key_text] = value_text
 
     workdir = _string(data, "dir", "")
 
     timeout = data.get("shutdown_timeout", 10)
     if timeout is None:
         timeout = 10
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
+    if isinstance(timeout, str):
+        with contextlib.suppress(ValueError):
+            timeout = float(timeout)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout >= 0:
         raise ServiceConfigError(
             f"shutdown_timeout: expected a number of seconds >= 0, got {timeout!r}"
         )
@@ -145,7 +169,7 @@ def parse_service(data: object) -> ServiceConfig:
         exec=exec_,
         test=test,
         oneshot=oneshot,
-        after=tuple(after_raw),
+        after=tuple(a for a in after if a),
         signal_stop=stop,
         log=log.lower(),  # type: ignore[arg-type]  # checked against LOG_MODES above
         env=env,
@@ -155,8 +179,10 @@ def parse_service(data: object) -> ServiceConfig:
 
 
 def parse_service_text(text: str) -> ServiceConfig:
+    # BaseLoader keeps every scalar as its text, as upstream reads string fields:
+    # `test: true` is the command "true", `env: {A: 1}` is "1".
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=yaml.BaseLoader)
     except yaml.YAMLError as e:
         raise ServiceConfigError(f"invalid YAML: {e}") from None
     return parse_service(data)
