@@ -170,6 +170,11 @@ class DevNode:
                 f"a supervisor of a crashed node still runs on {self.paths.state_dir};"
                 f" run `zos node down --state {self.paths.state_dir}` first"
             )
+        if other is not None and other != os.getpid():
+            # A previous `up` died without cleaning up: undo what its modules created.
+            say(f"cleaning up after a node that did not stop cleanly (pid {other})")
+            _cleanup_modules(self.ctx, load_modules())
+            finish(self.paths)
         self.paths.node_pidfile.write_text(f"{os.getpid()}\n")
         become_subreaper()  # whatever escapes the supervisor comes back to us
 
@@ -351,12 +356,16 @@ def _stale_cleanup(paths: NodePaths) -> None:
         if pid_running(zinit_pid, "zos_zinit"):
             os.killpg(zinit_pid, signal.SIGKILL)
     ctx = NodeContext(paths.state_dir, paths.broker, sys.executable)
-    for module in reversed(load_modules()):
+    _cleanup_modules(ctx, load_modules())
+    finish(paths)
+
+
+def _cleanup_modules(ctx: NodeContext, modules: Sequence[NodeModule]) -> None:
+    for module in reversed(modules):
         try:
             module.cleanup(ctx)
         except Exception as e:
             say(f"module {module.name}: cleanup failed: {e}")
-    finish(paths)
 
 
 def down(paths: NodePaths) -> int:
