@@ -173,3 +173,19 @@ async def test_reboot_in_container_mode_exits(zinit: Zinit) -> None:
     await zinit.wait_state("svc", StateKind.RUNNING)
     assert await zinit.raw(b"reboot\n") == OK_NULL
     assert await zinit.wait_exit() == 0
+
+
+async def test_garbage_never_hurts_the_server(zinit: Zinit) -> None:
+    import random
+
+    zinit.write("svc", exec="sleep 1000")
+    await zinit.start()
+    rng = random.Random(4)
+    inputs = [b"\xff\xfe status \x00\n", b'{"jsonrpc": "2.0"}\n', b"'" * 5000 + b"\n"]
+    inputs += [bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))) for _ in range(60)]
+    for data in inputs:
+        reply = await zinit.raw(data, eof=True)
+        assert json.loads(reply)["state"] in {"ok", "error"}, (data, reply)
+    too_long = await zinit.raw(b"status " + b"x" * 200_000 + b"\n")
+    assert json.loads(too_long) == {"state": "error", "body": "request line too long"}
+    assert await zinit.client.list() == {"svc": "Running"}
