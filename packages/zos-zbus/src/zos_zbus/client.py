@@ -19,7 +19,7 @@ import redis.asyncio as aioredis
 import redis.exceptions as redis_errors
 
 from .broker import DEFAULT_BROKER, Broker
-from .codec import unpack
+from .codec import codec_for, decode_with, unpack
 from .errors import (
     BusUnavailable,
     CallTimeout,
@@ -253,10 +253,8 @@ def _encode_inputs(m: MethodSpec, args: tuple[Any, ...], kwargs: dict[str, Any])
 
 
 def _decode_one(tp: Any, data: bytes | None) -> Any:
-    from .codec import codec_for
-
     codec = codec_for(tp)
-    return codec.zero() if data is None else codec.decode(unpack(data))
+    return codec.zero() if data is None else decode_with(codec, data)
 
 
 def _decode_returns(m: MethodSpec, data: bytes | None) -> Any:
@@ -265,7 +263,7 @@ def _decode_returns(m: MethodSpec, data: bytes | None) -> Any:
         return None
     if n == 1:
         codec = m.returns[0]
-        return codec.zero() if data is None else codec.decode(unpack(data))
+        return codec.zero() if data is None else decode_with(codec, data)
     if data is None:
         return tuple(c.zero() for c in m.returns)
     values = unpack(data)
@@ -273,7 +271,12 @@ def _decode_returns(m: MethodSpec, data: bytes | None) -> Any:
         return tuple(c.zero() for c in m.returns)
     if not isinstance(values, list) or len(values) != n:
         raise CodecError(f"expecting an array of {n} return values, got {values!r:.60}")
-    return tuple(c.decode(v) for c, v in zip(m.returns, values, strict=True))
+    try:
+        return tuple(c.decode(v) for c, v in zip(m.returns, values, strict=True))
+    except CodecError:
+        raise
+    except Exception as exc:
+        raise CodecError(str(exc)) from None
 
 
 def _stub_class(iface: type) -> type:
@@ -366,7 +369,7 @@ class Subscription(AsyncGenerator[T, None]):
                 if msg.get("type") != "message":
                     continue
                 try:
-                    value = self._codec.decode(unpack(msg["data"]))
+                    value = decode_with(self._codec, msg["data"])
                 except CodecError as exc:
                     log.warning("%s: skipping an undecodable event: %s", self.channel, exc)
                     continue

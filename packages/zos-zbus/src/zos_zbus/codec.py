@@ -307,7 +307,10 @@ class TimeCodec(Codec):
             return GO_ZERO_TIME
         if isinstance(obj, msgpack.Timestamp):
             micros = obj.nanoseconds // 1000
-            return _EPOCH + timedelta(seconds=obj.seconds, microseconds=micros)
+            try:
+                return _EPOCH + timedelta(seconds=obj.seconds, microseconds=micros)
+            except OverflowError:
+                raise CodecError(f"time {obj.seconds}s since 1970 is out of range") from None
         raise self._bad(obj)
 
     def zero(self) -> Any:
@@ -333,6 +336,10 @@ class DurationCodec(Codec):
             return timedelta(0)
         if isinstance(obj, bool) or not isinstance(obj, int | float):
             raise self._bad(obj)
+        if isinstance(obj, float) and not -(2.0**63) <= obj < 2.0**63:  # also NaN
+            raise self._bad(obj)
+        if not -(1 << 63) <= int(obj) < (1 << 63):
+            raise CodecError(f"{obj} is out of range for time.Duration")
         return timedelta(microseconds=int(obj) // 1000)
 
     def zero(self) -> Any:
@@ -785,8 +792,22 @@ def encode(value: Any, tp: Any) -> bytes:
 
 
 def decode(data: bytes, tp: type[T] | Any) -> Any:
-    """Decode msgpack ``data`` into the declared type ``tp`` (leniently, like Go)."""
-    return codec_for(tp).decode(unpack(data))
+    """Decode msgpack ``data`` into the declared type ``tp`` (leniently, like Go).
+
+    Raises CodecError, and only CodecError, when the data does not fit.
+    """
+    return decode_with(codec_for(tp), data)
+
+
+def decode_with(codec: Codec, data: bytes) -> Any:
+    """Decode ``data`` with ``codec``; any failure is a CodecError."""
+    obj = unpack(data)
+    try:
+        return codec.decode(obj)
+    except CodecError:
+        raise
+    except Exception as exc:  # e.g. a model's own validation
+        raise CodecError(f"expecting {codec.go_name}: {exc}") from None
 
 
 def zero(tp: type[T] | Any) -> Any:

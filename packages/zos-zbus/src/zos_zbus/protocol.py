@@ -139,7 +139,7 @@ def parse_request(data: bytes) -> Request:
         problem = None if isinstance(obj, dict) else "request is not a msgpack map"
     except Exception as exc:
         obj = None
-        problem = f"request is not valid msgpack: {exc}"
+        problem = f"request is not valid msgpack: {exc or type(exc).__name__}"
     if problem is not None or not isinstance(obj, dict):
         partial = _partial_map(data)
         raise BadRequest(

@@ -23,7 +23,7 @@ import redis.asyncio as aioredis
 import redis.exceptions as redis_errors
 
 from .broker import DEFAULT_BROKER, Broker
-from .codec import GO_ZERO_TIME, Codec, encode, unpack, write_array_header
+from .codec import GO_ZERO_TIME, Codec, decode_with, encode, write_array_header
 from .errors import CodecError, InterfaceError
 from .interface import InterfaceSpec, MethodSpec, spec_of
 from .protocol import (
@@ -409,7 +409,7 @@ def _decode_arguments(m: MethodSpec, inputs: list[Any]) -> tuple[list[Any], str 
                 raw = raw.encode("utf-8", "surrogateescape")
             if not isinstance(raw, bytes):
                 raise CodecError("input is not bin")
-            args.append(param.codec.decode(unpack(raw)))
+            args.append(decode_with(param.codec, raw))
         except CodecError:
             if variadic:
                 return [], variadic_argument_error(i, param.codec.go_name)
