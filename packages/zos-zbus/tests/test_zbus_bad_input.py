@@ -246,5 +246,3 @@ def test_request_round_trip_any_inputs() -> None:
         )
 
     check()
-
-
