@@ -15,6 +15,9 @@ import zos_zbus as zbus
 pytestmark = pytest.mark.real
 
 
+PROBE = ["--module", "probe", "--ticks", "1"]
+
+
 def zbus_cli(*args: str, timeout: float = 10) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "zos_zbus.cli", *args],
@@ -57,6 +60,15 @@ def test_status_probe_and_sigterm(zbus_broker: str) -> None:
         assert ok.returncode == 0, ok.stderr
         assert "calculator@1.0" in ok.stdout and "utils@1.0" in ok.stdout
         assert "0: free" in ok.stdout
+
+        client = subprocess.run(
+            [sys.executable, "-m", "zos_zbus.examples.client", "--broker", zbus_broker, *PROBE],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        assert client.returncode == 0, client.stdout + client.stderr
+        assert "FAIL" not in client.stdout and "ok   Tuple()" in client.stdout
 
         call = zbus_cli(
             "call", "--broker", zbus_broker, "probe", "calculator@1.0", "Add", "3", "4.5"
