@@ -1,0 +1,280 @@
+"""The storage module's contract: what storaged does, the types it exchanges, its errors.
+
+storaged owns the node's raw disks (only those it is explicitly given). Each disk is one
+btrfs *pool*; SSD pools hold *volumes* (subvolumes with a quota), *vdisks* (preallocated
+NOCOW files for VM disks) and the node *cache*; each HDD pool can become one *zdb device*.
+
+Wire names follow upstream ZOS (`pkg/storage.go`): module ``storage``, object ``storage``,
+version ``0.0.1``; struct fields keep their Go names because zbus encodes structs as maps
+keyed by Go field name. Sizes are bytes (``gridtypes.Unit``, a uint64).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from enum import StrEnum
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+MODULE = "storage"
+OBJECT = "storage"
+VERSION = "0.0.1"
+
+Unit = int
+"""gridtypes.Unit: a size in bytes (uint64 on the wire)."""
+
+
+class DeviceType(StrEnum):
+    """zos.DeviceType: the kind of hardware a pool lives on."""
+
+    SSD = "ssd"
+    HDD = "hdd"
+
+
+class _GoStruct(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+
+class Usage(_GoStruct):
+    Size: Unit = 0
+    Used: Unit = 0
+
+
+_Usage = Usage  # lets a field be named Usage (its Go name) while typed by the class
+
+
+class Volume(_GoStruct):
+    """A btrfs subvolume with a quota (a workload's volume, or the cache)."""
+
+    Name: str = ""
+    Path: str = ""
+    Usage: _Usage = _Usage()
+
+
+class VDisk(_GoStruct):
+    """A fully preallocated raw disk file for a VM."""
+
+    Path: str = ""
+    Size: int = 0
+    """int64 on the wire."""
+
+    @property
+    def name(self) -> str:
+        return self.Path.rsplit("/", 1)[-1]
+
+
+class Device(_GoStruct):
+    """A whole HDD pool allocated to one zdb instance (``ID`` is the pool label)."""
+
+    Path: str = ""
+    ID: str = ""
+    Usage: _Usage = _Usage()
+
+
+class BrokenPool(_GoStruct):
+    Label: str = ""
+    Err: str | None = None
+    """The error text (a Go ``error`` travels as its text)."""
+
+
+class BrokenDevice(_GoStruct):
+    Path: str = ""
+    Err: str | None = None
+
+
+class PoolMetrics(_GoStruct):
+    Name: str = ""
+    Type: DeviceType = DeviceType.SSD
+    Size: Unit = 0
+    Used: Unit = 0
+
+
+class UsageStat(_GoStruct):
+    """gopsutil ``disk.UsageStat`` (inlined into :class:`PoolStats` like Go embedding)."""
+
+    Path: str = ""
+    Fstype: str = ""
+    Total: int = 0
+    Free: int = 0
+    Used: int = 0
+    UsedPercent: float = 0.0
+    InodesTotal: int = 0
+    InodesUsed: int = 0
+    InodesFree: int = 0
+    InodesUsedPercent: float = 0.0
+
+
+class IOCountersStat(_GoStruct):
+    """gopsutil ``disk.IOCountersStat``."""
+
+    ReadCount: int = 0
+    MergedReadCount: int = 0
+    WriteCount: int = 0
+    MergedWriteCount: int = 0
+    ReadBytes: int = 0
+    WriteBytes: int = 0
+    ReadTime: int = 0
+    WriteTime: int = 0
+    IopsInProgress: int = 0
+    IoTime: int = 0
+    WeightedIO: int = 0
+    Name: str = ""
+    SerialNumber: str = ""
+    Label: str = ""
+
+
+class PoolStats(UsageStat):
+    """Filesystem usage of a mounted pool plus the IO counters of its device."""
+
+    Counters: dict[str, IOCountersStat] = {}
+
+
+PoolsStats = dict[str, PoolStats]
+"""pool label -> stats, one value per ``Monitor`` tick."""
+
+
+# Errors. Over zbus only the message travels; `error_from_message` maps it back.
+
+
+class StorageError(Exception):
+    """Any failure of a storage call; the message says what was wrong."""
+
+
+class NotFoundError(StorageError):
+    """No volume, vdisk or device of that name."""
+
+
+class AlreadyExistsError(StorageError):
+    """A vdisk of that name exists already (volumes are idempotent instead)."""
+
+
+class NotEnoughSpaceError(StorageError):
+    """No pool of the type has room for the requested size (upstream ErrNotEnoughSpace)."""
+
+    def __init__(self, kind: DeviceType) -> None:
+        super().__init__(f"not enough space left in pools of this type {kind.value}")
+        self.kind = kind
+
+
+class InvalidNameError(StorageError):
+    """A name that is reserved or would escape its folder."""
+
+
+def volume_not_found(name: str) -> NotFoundError:
+    return NotFoundError(f"subvolume '{name}' not found")
+
+
+def disk_not_found(name: str) -> NotFoundError:
+    return NotFoundError(f"vdisk '{name}' not found")
+
+
+def device_not_found(name: str) -> NotFoundError:
+    return NotFoundError(f"zdb device '{name}' not found")
+
+
+def error_from_message(message: str) -> StorageError:
+    """Rebuild the typed error from the text a zbus call error carries."""
+    if message.startswith("not enough space left in pools of this type "):
+        kind = message.rsplit(" ", 1)[-1]
+        if kind in {t.value for t in DeviceType}:
+            return NotEnoughSpaceError(DeviceType(kind))
+    if message.endswith(" not found"):
+        return NotFoundError(message)
+    if message.endswith(" already exists"):
+        return AlreadyExistsError(message)
+    if message.startswith("invalid "):
+        return InvalidNameError(message)
+    return StorageError(message)
+
+
+class StorageModule(Protocol):
+    """upstream ``pkg.StorageModule``; Go method names in :data:`GO_METHODS`."""
+
+    def cache(self) -> Volume:
+        """The node cache volume (``zos-cache``)."""
+
+    def total(self, kind: DeviceType) -> int:
+        """Sum of the device sizes of pools of that type (SRU for ssd, HRU for hdd)."""
+
+    def broken_pools(self) -> list[BrokenPool]: ...
+
+    def broken_devices(self) -> list[BrokenDevice]: ...
+
+    def monitor(self) -> AsyncIterator[PoolsStats]:
+        """Every 5 s: usage and IO counters of the mounted SSD pools."""
+
+    def volume_create(self, name: str, size: Unit) -> Volume:
+        """Create a subvolume limited to ``size`` on the SSD pool with most room; idempotent."""
+
+    def volume_update(self, name: str, size: Unit) -> None:
+        """Set a new quota limit (the caller refuses shrinking)."""
+
+    def volume_lookup(self, name: str) -> Volume: ...
+
+    def volume_exists(self, name: str) -> bool: ...
+
+    def volume_delete(self, name: str) -> None:
+        """Delete a volume; a missing one is not an error."""
+
+    def volume_list(self) -> list[Volume]:
+        """All volumes except the cache and the vdisks container."""
+
+    def disk_create(self, name: str, size: Unit) -> VDisk:
+        """A preallocated NOCOW file of ``size`` bytes; fails if it exists."""
+
+    def disk_resize(self, name: str, size: Unit) -> VDisk:
+        """Grow a vdisk (never shrinks)."""
+
+    def disk_write(self, name: str, image: str) -> None:
+        """Copy the raw image file at ``image`` into a blank vdisk (a used one is left as is)."""
+
+    def disk_format(self, name: str) -> None:
+        """Put a btrfs filesystem on the vdisk unless it already has one."""
+
+    def disk_lookup(self, name: str) -> VDisk: ...
+
+    def disk_exists(self, name: str) -> bool: ...
+
+    def disk_delete(self, name: str) -> None:
+        """Delete a vdisk; a missing one is not an error."""
+
+    def disk_list(self) -> list[VDisk]: ...
+
+    def devices(self) -> list[Device]:
+        """HDD pools allocated to zdb."""
+
+    def device_allocate(self, min_size: Unit) -> Device:
+        """Allocate a free HDD pool of at least ``min_size`` bytes to zdb."""
+
+    def device_lookup(self, name: str) -> Device: ...
+
+    def metrics(self) -> list[PoolMetrics]: ...
+
+
+GO_METHODS: dict[str, str] = {
+    "cache": "Cache",
+    "total": "Total",
+    "broken_pools": "BrokenPools",
+    "broken_devices": "BrokenDevices",
+    "monitor": "Monitor",
+    "volume_create": "VolumeCreate",
+    "volume_update": "VolumeUpdate",
+    "volume_lookup": "VolumeLookup",
+    "volume_exists": "VolumeExists",
+    "volume_delete": "VolumeDelete",
+    "volume_list": "VolumeList",
+    "disk_create": "DiskCreate",
+    "disk_resize": "DiskResize",
+    "disk_write": "DiskWrite",
+    "disk_format": "DiskFormat",
+    "disk_lookup": "DiskLookup",
+    "disk_exists": "DiskExists",
+    "disk_delete": "DiskDelete",
+    "disk_list": "DiskList",
+    "devices": "Devices",
+    "device_allocate": "DeviceAllocate",
+    "device_lookup": "DeviceLookup",
+    "metrics": "Metrics",
+}
+"""Python method -> upstream Go method name (the zbus ``Method`` field)."""

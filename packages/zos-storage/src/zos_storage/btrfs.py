@@ -1,0 +1,108 @@
+"""Thin wrappers over btrfs-progs: filesystems, subvolumes and qgroups."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from zos_storage.commands import CommandError, run
+
+
+def mkfs(device: str, label: str) -> None:
+    # no -f: mkfs refuses a device that holds a signature, a last line of defence.
+    run(["mkfs.btrfs", "-q", "-L", label, device])
+
+
+def mount(device: str, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    run(["mount", "-t", "btrfs", device, str(target)])
+
+
+def unmount(target: Path) -> None:
+    run(["umount", str(target)])
+
+
+def quota_enable(mountpoint: Path) -> None:
+    run(["btrfs", "quota", "enable", str(mountpoint)])
+
+
+@dataclass(frozen=True)
+class Subvolume:
+    id: int
+    name: str
+    """Path relative to the pool's top level (one level deep for everything storaged makes)."""
+
+
+_SUBVOLUME_LINE = re.compile(r"^ID (\d+) gen \d+ top level \d+ path (.+)$")
+
+
+def subvolumes(mountpoint: Path) -> list[Subvolume]:
+    """Direct children of the top-level subvolume (``btrfs subvolume list -o``)."""
+    proc = run(["btrfs", "subvolume", "list", "-o", str(mountpoint)])
+    found = []
+    for line in proc.stdout.splitlines():
+        match = _SUBVOLUME_LINE.match(line.strip())
+        if match:
+            found.append(Subvolume(int(match.group(1)), match.group(2).removeprefix("<FS_TREE>/")))
+    return found
+
+
+def subvolume_create(path: Path) -> None:
+    run(["btrfs", "subvolume", "create", str(path)])
+
+
+def subvolume_delete(path: Path) -> None:
+    run(["btrfs", "subvolume", "delete", str(path)])
+
+
+@dataclass(frozen=True)
+class QGroup:
+    id: int
+    referenced: int
+    exclusive: int
+    max_referenced: int
+    """0 when unlimited."""
+
+
+def parse_qgroup_show(text: str) -> dict[int, QGroup]:
+    """Parse ``btrfs qgroup show -re --raw``; tolerant of the path column of progs >= 6.2."""
+    groups: dict[int, QGroup] = {}
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) < 5 or not re.fullmatch(r"0/\d+", fields[0]):
+            continue
+        limit = fields[3]
+        groups[int(fields[0][2:])] = QGroup(
+            id=int(fields[0][2:]),
+            referenced=int(fields[1]),
+            exclusive=int(fields[2]),
+            max_referenced=0 if limit == "none" else int(limit),
+        )
+    return groups
+
+
+def qgroups(mountpoint: Path) -> dict[int, QGroup]:
+    """Level-0 qgroups of a pool by subvolume id."""
+    proc = run(["btrfs", "qgroup", "show", "-re", "--raw", str(mountpoint)])
+    return parse_qgroup_show(proc.stdout)
+
+
+def qgroup_create(subvolume_id: int, mountpoint: Path) -> None:
+    run(["btrfs", "qgroup", "create", f"0/{subvolume_id}", str(mountpoint)])
+
+
+def qgroup_limit(size: int, path: Path) -> None:
+    run(["btrfs", "qgroup", "limit", str(size), str(path)])
+
+
+def qgroup_destroy(subvolume_id: int, mountpoint: Path) -> None:
+    run(["btrfs", "qgroup", "destroy", f"0/{subvolume_id}", str(mountpoint)])
+
+
+def forget(device: str) -> None:
+    """Drop the kernel's registration of an unmounted device (before detaching a loop)."""
+    try:
+        run(["btrfs", "device", "scan", "--forget", device])
+    except CommandError:
+        pass
