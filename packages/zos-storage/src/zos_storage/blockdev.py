@@ -41,9 +41,7 @@ def probe(device: str) -> Probe:
         return Probe()
     if proc.returncode != 0:
         raise OSError(f"blkid -p {device} failed (exit {proc.returncode}): {proc.stderr.strip()}")
-    values = dict(
-        line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line
-    )
+    values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
     return Probe(
         fstype=values.get("TYPE", ""),
         label=values.get("LABEL", ""),
@@ -54,7 +52,7 @@ def probe(device: str) -> Probe:
 
 def is_block_device(device: str) -> bool:
     try:
-        return stat.S_ISBLK(os.stat(device).st_mode)
+        return stat.S_ISBLK(Path(device).stat().st_mode)
     except OSError:
         return False
 
@@ -70,7 +68,7 @@ def size_bytes(device: str) -> int:
 
 
 def sysfs_dir(device: str) -> Path:
-    st = os.stat(device)
+    st = Path(device).stat()
     return Path(f"/sys/dev/block/{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}")
 
 
@@ -137,7 +135,7 @@ def root_devices() -> set[str]:
 
 
 def device_number(device: str) -> int:
-    return os.stat(device).st_rdev
+    return Path(device).stat().st_rdev
 
 
 def is_mountpoint(path: Path) -> bool:

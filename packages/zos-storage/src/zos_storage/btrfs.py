@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,7 +103,5 @@ def qgroup_destroy(subvolume_id: int, mountpoint: Path) -> None:
 
 def forget(device: str) -> None:
     """Drop the kernel's registration of an unmounted device (before detaching a loop)."""
-    try:
+    with contextlib.suppress(CommandError):
         run(["btrfs", "device", "scan", "--forget", device])
-    except CommandError:
-        pass

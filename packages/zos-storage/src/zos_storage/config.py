@@ -53,4 +53,6 @@ def parse_disk_arg(text: str) -> tuple[str, DeviceType | None]:
     try:
         return device, DeviceType(kind.lower())
     except ValueError:
-        raise ValueError(f"invalid disk {text!r}: type must be 'ssd' or 'hdd', got {kind!r}") from None
+        raise ValueError(
+            f"invalid disk {text!r}: type must be 'ssd' or 'hdd', got {kind!r}"
+        ) from None

@@ -79,7 +79,7 @@ def _prepare_device(config: StorageConfig, device: str, root_devices: set[str]) 
             raise UnsafeDevice(f"{device} does not show the new btrfs pool {label} after mkfs")
         return label
     if found.fstype != "btrfs":
-        what = f"a {found.fstype} filesystem" if found.fstype else f"signature label {found.label!r}"
+        what = f"a {found.fstype} filesystem" if found.fstype else f"label {found.label!r}"
         raise UnsafeDevice(f"{device} holds {what}; storaged only uses blank disks or btrfs pools")
     if not found.label:
         raise UnsafeDevice(f"{device} holds a btrfs filesystem without a label")

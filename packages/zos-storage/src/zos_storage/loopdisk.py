@@ -7,7 +7,6 @@ device to that file, so only devices this code attached are ever detached.
 from __future__ import annotations
 
 import contextlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +31,7 @@ def attach(file: Path, size: int) -> LoopDisk:
 
 
 def backing_file(device: str) -> Path | None:
-    name = os.path.basename(device)
+    name = Path(device).name
     try:
         text = Path(f"/sys/block/{name}/loop/backing_file").read_text().strip()
     except OSError:

@@ -42,7 +42,7 @@ def pool_stats(mountpoint: Path, device: str, diskstats: dict[str, IOCountersSta
     free = vfs.f_bavail * vfs.f_frsize
     used = (vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize
     inodes_used = vfs.f_files - vfs.f_ffree
-    name = os.path.basename(os.path.realpath(device))
+    name = Path(device).resolve().name
     counters = {name: diskstats[name]} if name in diskstats else {}
     return PoolStats(
         Path=str(mountpoint),
