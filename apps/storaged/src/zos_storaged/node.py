@@ -58,10 +58,7 @@ class StoragedModule:
         disks = []
         for file, kind in self.disk_files(ctx):
             attached = loopdisk.devices_of(file) if file.exists() else []
-            if attached:
-                device = attached[0]
-            else:
-                device = loopdisk.attach(file, DISK_SIZE).device
+            device = attached[0] if attached else loopdisk.attach(file, DISK_SIZE).device
             disks.append({"file": str(file), "device": device, "type": kind})
         self._manifest(ctx).write_text(json.dumps(disks, indent=2))
 

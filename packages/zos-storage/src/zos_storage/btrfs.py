@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import os
 import re
+import stat
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +51,44 @@ def subvolumes(mountpoint: Path) -> list[Subvolume]:
         if match:
             found.append(Subvolume(int(match.group(1)), match.group(2).removeprefix("<FS_TREE>/")))
     return found
+
+
+# A subvolume's root directory is always inode 256 (BTRFS_FIRST_FREE_OBJECTID).
+_SUBVOLUME_ROOT_INODE = 256
+# _IOWR(0x94, 18, struct btrfs_ioctl_ino_lookup_args): 4096 bytes
+_BTRFS_IOC_INO_LOOKUP = (3 << 30) | (4096 << 16) | (0x94 << 8) | 18
+
+
+def is_subvolume(path: Path) -> bool:
+    """Whether ``path`` is the root of a btrfs subvolume (one stat, no subprocess)."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return False
+    return stat.S_ISDIR(st.st_mode) and st.st_ino == _SUBVOLUME_ROOT_INODE
+
+
+def subvolume_id(path: Path) -> int:
+    """The id (tree id) of the subvolume rooted at ``path`` (BTRFS_IOC_INO_LOOKUP)."""
+    args = bytearray(4096)
+    struct.pack_into("QQ", args, 0, 0, _SUBVOLUME_ROOT_INODE)
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.ioctl(fd, _BTRFS_IOC_INO_LOOKUP, args, True)
+    finally:
+        os.close(fd)
+    return int(struct.unpack_from("Q", args, 0)[0])
+
+
+def child_subvolumes(mountpoint: Path) -> list[Subvolume]:
+    """Subvolumes directly under the pool's top level, without running btrfs-progs."""
+    found = []
+    with os.scandir(mountpoint) as entries:
+        for entry in entries:
+            path = Path(entry.path)
+            if is_subvolume(path):
+                found.append(Subvolume(subvolume_id(path), entry.name))
+    return sorted(found, key=lambda s: s.id)
 
 
 def subvolume_create(path: Path) -> None:

@@ -45,25 +45,30 @@ class Pool:
     def mounted(self) -> bool:
         return os.path.ismount(self.mountpoint)
 
+    def _info(self, sub: btrfs.Subvolume, groups: dict[int, btrfs.QGroup]) -> VolumeInfo:
+        group = groups.get(sub.id)
+        return VolumeInfo(
+            id=sub.id,
+            name=sub.name,
+            path=self.mountpoint / sub.name,
+            limit=group.max_referenced if group else 0,
+            referenced=group.referenced if group else 0,
+            exclusive=group.exclusive if group else 0,
+        )
+
     def volumes(self) -> list[VolumeInfo]:
         groups = btrfs.qgroups(self.mountpoint)
-        found = []
-        for sub in btrfs.subvolumes(self.mountpoint):
-            group = groups.get(sub.id)
-            found.append(
-                VolumeInfo(
-                    id=sub.id,
-                    name=sub.name,
-                    path=self.mountpoint / sub.name,
-                    limit=group.max_referenced if group else 0,
-                    referenced=group.referenced if group else 0,
-                    exclusive=group.exclusive if group else 0,
-                )
-            )
-        return found
+        return [self._info(sub, groups) for sub in btrfs.child_subvolumes(self.mountpoint)]
+
+    def has_volume(self, name: str) -> bool:
+        return btrfs.is_subvolume(self.mountpoint / name)
 
     def volume(self, name: str) -> VolumeInfo | None:
-        return next((v for v in self.volumes() if v.name == name), None)
+        path = self.mountpoint / name
+        if not btrfs.is_subvolume(path):
+            return None
+        sub = btrfs.Subvolume(btrfs.subvolume_id(path), name)
+        return self._info(sub, btrfs.qgroups(self.mountpoint))
 
     def used(self) -> int:
         """Reserved space: each volume's limit, or its real bytes when unlimited.
@@ -82,34 +87,36 @@ class Pool:
         return total
 
     def add_volume(self, name: str) -> VolumeInfo:
+        """A new, empty subvolume (its numbers are known without asking btrfs)."""
         path = self.mountpoint / name
         btrfs.subvolume_create(path)
-        volume = self.volume(name)
-        if volume is None:
-            raise OSError(f"subvolume {path} vanished right after creation")
-        return volume
-
-    def ensure_qgroup(self, volume: VolumeInfo) -> None:
-        """Repair a subvolume without its level-0 qgroup (zos#1007)."""
-        if volume.id not in btrfs.qgroups(self.mountpoint):
-            btrfs.qgroup_create(volume.id, self.mountpoint)
+        return VolumeInfo(btrfs.subvolume_id(path), name, path, 0, 0, 0)
 
     def limit(self, volume: VolumeInfo, size: int) -> None:
-        self.ensure_qgroup(volume)
-        btrfs.qgroup_limit(size, volume.path)
-
-    def remove_volume(self, volume: VolumeInfo) -> None:
-        btrfs.subvolume_delete(volume.path)
         try:
-            btrfs.qgroup_destroy(volume.id, self.mountpoint)
+            btrfs.qgroup_limit(size, volume.path)
+        except CommandError:
+            # a subvolume without its level-0 qgroup (zos#1007): create it, then retry
+            if volume.id in btrfs.qgroups(self.mountpoint):
+                raise
+            btrfs.qgroup_create(volume.id, self.mountpoint)
+            btrfs.qgroup_limit(size, volume.path)
+
+    def remove_volume(self, name: str) -> None:
+        path = self.mountpoint / name
+        subvolume_id = btrfs.subvolume_id(path)
+        btrfs.subvolume_delete(path)
+        try:
+            btrfs.qgroup_destroy(subvolume_id, self.mountpoint)
         except CommandError as exc:
             # the kernel may report EBUSY until the deletion is committed; it then drops
             # the qgroup itself (or the next mount's cleanup does)
-            log.info("qgroup 0/%d of %s left for later: %s", volume.id, volume.path, exc)
+            log.info("qgroup 0/%d of %s left for later: %s", subvolume_id, path, exc)
 
     def drop_stale_qgroups(self) -> None:
         """Destroy level-0 qgroups whose subvolume no longer exists (done on every mount)."""
         live = {sub.id for sub in btrfs.subvolumes(self.mountpoint)} | {5}
+        # (btrfs subvolume list sees nested subvolumes too, so none of theirs is dropped)
         for group_id in btrfs.qgroups(self.mountpoint):
             if group_id not in live:
                 try:

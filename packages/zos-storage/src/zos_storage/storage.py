@@ -156,6 +156,7 @@ class Storage:
         )
 
     def _find_volume(self, name: str) -> tuple[Pool, VolumeInfo] | None:
+        _check_name(name, "volume")
         for pool in self._ssd_pools():
             info = pool.volume(name)
             if info is not None:
@@ -188,10 +189,9 @@ class Storage:
                 pool.limit(info, size)
             except (OSError, CommandError) as exc:
                 errors.append(f"{pool.label}: {exc}")
-                pool.remove_volume(info)
+                pool.remove_volume(name)
                 continue
-            refreshed = pool.volume(name)
-            return self._volume(refreshed or info)
+            return Volume(Name=name, Path=str(info.path), Usage=Usage(Size=size, Used=0))
         raise StorageError(f"failed to create volume '{name}': {'; '.join(errors)}")
 
     def volume_update(self, name: str, size: Unit) -> None:
@@ -212,17 +212,21 @@ class Storage:
             return self._volume(found[1])
 
     def volume_exists(self, name: str) -> bool:
+        try:
+            _check_name(name, "volume")
+        except InvalidNameError:
+            return False
         with self._lock:
-            return self._find_volume(name) is not None
+            return any(pool.has_volume(name) for pool in self._ssd_pools())
 
     def volume_delete(self, name: str) -> None:
+        _check_name(name, "volume")
         with self._lock:
-            found = self._find_volume(name)
-            if found is None:
-                log.info("volume %s already gone", name)
-                return
-            pool, info = found
-            pool.remove_volume(info)
+            for pool in self._ssd_pools():
+                if pool.has_volume(name):
+                    pool.remove_volume(name)
+                    return
+            log.info("volume %s already gone", name)
 
     def volume_list(self) -> list[Volume]:
         with self._lock:
@@ -314,7 +318,7 @@ class Storage:
                 raise AlreadyExistsError(f"disk with id '{name}' already exists")
             pool = self._candidates(size)[0]
             folder = pool.mountpoint / VDISKS_VOLUME
-            if pool.volume(VDISKS_VOLUME) is None:
+            if not pool.has_volume(VDISKS_VOLUME):
                 pool.add_volume(VDISKS_VOLUME)
             path = folder / name
             try:
@@ -435,7 +439,7 @@ class Storage:
             return [
                 self._device(pool)
                 for pool in self._hdd_pools()
-                if pool.mounted and pool.volume(ZDB_VOLUME) is not None
+                if pool.mounted and pool.has_volume(ZDB_VOLUME)
             ]
 
     def device_allocate(self, min_size: Unit) -> Device:
@@ -444,7 +448,7 @@ class Storage:
                 if pool.size < min_size:
                     continue
                 self._ensure_mounted(pool)
-                if pool.volume(ZDB_VOLUME) is not None:
+                if pool.has_volume(ZDB_VOLUME):
                     continue
                 if pool.used() + min_size > pool.size:
                     continue
@@ -455,6 +459,6 @@ class Storage:
     def device_lookup(self, name: str) -> Device:
         with self._lock:
             for pool in self._hdd_pools():
-                if pool.label == name and pool.mounted and pool.volume(ZDB_VOLUME):
+                if pool.label == name and pool.mounted and pool.has_volume(ZDB_VOLUME):
                     return self._device(pool)
             raise device_not_found(name)
