@@ -79,6 +79,13 @@ def test_no_room_for_cache_mounts_a_tmpfs(make_disk: MakeDisk, make_storage: Mak
         storage.cache()
 
 
+def test_cache_falls_back_to_an_hdd_pool(make_disk: MakeDisk, make_storage: MakeStorage) -> None:
+    disk = make_disk()
+    storage = make_storage({disk.device: DeviceType.HDD})
+    assert not storage.limited_cache
+    assert storage.cache().Path == str(storage.pools()[0].mountpoint / "zos-cache")
+
+
 def test_cache_limit_follows_usage(node: Storage) -> None:
     cache = node.cache()
     # fill 70 % of the limit: the next check grows it by one step

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 LIMITED_CACHE_FLAG = "limited-cache"
 _RESERVED_VOLUMES = {CACHE_VOLUME, VDISKS_VOLUME}
+_CACHE_KINDS = (DeviceType.SSD, DeviceType.HDD)
 
 
 def _check_name(name: str, what: str) -> None:
@@ -84,7 +85,11 @@ class Storage:
             return list(self._pools)
 
     def _ssd_pools(self) -> list[Pool]:
-        return [p for p in self._pools if p.kind == DeviceType.SSD and p.mounted]
+        return self._mounted(DeviceType.SSD)
+
+    def _mounted(self, *kinds: DeviceType) -> list[Pool]:
+        """Mounted pools of those kinds, in the order of ``kinds``."""
+        return [p for kind in kinds for p in self._pools if p.kind == kind and p.mounted]
 
     def _hdd_pools(self) -> list[Pool]:
         return [p for p in self._pools if p.kind == DeviceType.HDD]
@@ -129,10 +134,10 @@ class Storage:
                 for p in self._ssd_pools()
             }
 
-    def _candidates(self, size: int) -> list[Pool]:
-        """SSD pools where reserved + size fits the device, most free first."""
+    def _candidates(self, size: int, kind: DeviceType = DeviceType.SSD) -> list[Pool]:
+        """Pools of ``kind`` where reserved + size fits the device, most free first."""
         free: list[tuple[int, Pool]] = []
-        for pool in self._ssd_pools():
+        for pool in self._mounted(kind):
             try:
                 used = pool.used()
             except (OSError, CommandError) as exc:
@@ -141,7 +146,7 @@ class Storage:
             if used + size <= pool.size:
                 free.append((pool.size - used - size, pool))
         if not free:
-            raise NotEnoughSpaceError(DeviceType.SSD)
+            raise NotEnoughSpaceError(kind)
         free.sort(key=lambda item: item[0], reverse=True)
         return [pool for _, pool in free]
 
@@ -155,9 +160,11 @@ class Storage:
             Usage=Usage(Size=info.limit or info.referenced, Used=info.referenced),
         )
 
-    def _find_volume(self, name: str) -> tuple[Pool, VolumeInfo] | None:
+    def _find_volume(
+        self, name: str, kinds: tuple[DeviceType, ...] = (DeviceType.SSD,)
+    ) -> tuple[Pool, VolumeInfo] | None:
         _check_name(name, "volume")
-        for pool in self._ssd_pools():
+        for pool in self._mounted(*kinds):
             info = pool.volume(name)
             if info is not None:
                 return pool, info
@@ -174,12 +181,12 @@ class Storage:
         with self._lock:
             return self._create_limited(name, size)
 
-    def _create_limited(self, name: str, size: int) -> Volume:
-        existing = self._find_volume(name)
+    def _create_limited(self, name: str, size: int, kind: DeviceType = DeviceType.SSD) -> Volume:
+        existing = self._find_volume(name, (kind,))
         if existing is not None:
             return self._volume(existing[1])
         errors = []
-        for pool in self._candidates(size):
+        for pool in self._candidates(size, kind):
             try:
                 info = pool.add_volume(name)
             except (OSError, CommandError) as exc:
@@ -240,11 +247,16 @@ class Storage:
     # -- cache -------------------------------------------------------------------------
 
     def cache(self) -> Volume:
-        return self.volume_lookup(CACHE_VOLUME)
+        with self._lock:
+            found = self._find_volume(CACHE_VOLUME, _CACHE_KINDS)
+            if found is None:
+                raise volume_not_found(CACHE_VOLUME)
+            return self._volume(found[1])
 
     def ensure_cache(self) -> None:
         """Create (or find) the cache volume and bind-mount it on the cache target.
 
+        SSD pools first; when none can hold it (or none mounted, zos#1172), an HDD pool.
         When no pool can hold it, a small tmpfs is mounted there instead and the
         ``limited-cache`` flag is set, as upstream does.
         """
@@ -252,13 +264,15 @@ class Storage:
         target.mkdir(parents=True, exist_ok=True)
         flag = self.config.flags / LIMITED_CACHE_FLAG
         with self._lock:
-            found = self._find_volume(CACHE_VOLUME)
+            found = self._find_volume(CACHE_VOLUME, _CACHE_KINDS)
             volume: Volume | None = self._volume(found[1]) if found else None
-            if volume is None:
+            for kind in _CACHE_KINDS:
+                if volume is not None:
+                    break
                 try:
-                    volume = self._create_limited(CACHE_VOLUME, self.config.cache_size)
+                    volume = self._create_limited(CACHE_VOLUME, self.config.cache_size, kind)
                 except StorageError as exc:
-                    log.warning("no persistent cache: %s", exc)
+                    log.warning("no cache on %s pools: %s", kind.value, exc)
             if blockdev.is_mountpoint(target):
                 log.info("cache target %s already mounted", target)
                 self.limited_cache = flag.exists()
@@ -277,7 +291,7 @@ class Storage:
     def check_cache_size(self) -> None:
         """Grow or shrink the cache limit after its usage (run every 5 minutes)."""
         with self._lock:
-            found = self._find_volume(CACHE_VOLUME)
+            found = self._find_volume(CACHE_VOLUME, _CACHE_KINDS)
             if found is None:
                 return
             pool, info = found
