@@ -39,6 +39,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--cache-size", type=int, default=5 * 1024**3, help="cache limit step in bytes"
     )
+    parser.add_argument(
+        "--monitor-interval", type=float, default=5.0, help="seconds between Monitor stats"
+    )
     parser.add_argument("--debug", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -63,6 +66,7 @@ def build_config(args: argparse.Namespace) -> StorageConfig:
         cache_target=args.cache_target,
         label_prefix=args.label_prefix,
         cache_size=args.cache_size,
+        monitor_interval=args.monitor_interval,
     )
 
 

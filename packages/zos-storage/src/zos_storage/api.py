@@ -13,15 +13,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from enum import StrEnum
-from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict
+
+import zos_zbus as zbus
+from zos_zbus import U64
 
 MODULE = "storage"
 OBJECT = "storage"
 VERSION = "0.0.1"
 
-Unit = int
+Unit = U64
 """gridtypes.Unit: a size in bytes (uint64 on the wire)."""
 
 
@@ -74,13 +76,13 @@ class Device(_GoStruct):
 
 class BrokenPool(_GoStruct):
     Label: str = ""
-    Err: str | None = None
+    Err: zbus.GoError = None
     """The error text (a Go ``error`` travels as its text)."""
 
 
 class BrokenDevice(_GoStruct):
     Path: str = ""
-    Err: str | None = None
+    Err: zbus.GoError = None
 
 
 class PoolMetrics(_GoStruct):
@@ -95,30 +97,30 @@ class UsageStat(_GoStruct):
 
     Path: str = ""
     Fstype: str = ""
-    Total: int = 0
-    Free: int = 0
-    Used: int = 0
+    Total: U64 = 0
+    Free: U64 = 0
+    Used: U64 = 0
     UsedPercent: float = 0.0
-    InodesTotal: int = 0
-    InodesUsed: int = 0
-    InodesFree: int = 0
+    InodesTotal: U64 = 0
+    InodesUsed: U64 = 0
+    InodesFree: U64 = 0
     InodesUsedPercent: float = 0.0
 
 
 class IOCountersStat(_GoStruct):
     """gopsutil ``disk.IOCountersStat``."""
 
-    ReadCount: int = 0
-    MergedReadCount: int = 0
-    WriteCount: int = 0
-    MergedWriteCount: int = 0
-    ReadBytes: int = 0
-    WriteBytes: int = 0
-    ReadTime: int = 0
-    WriteTime: int = 0
-    IopsInProgress: int = 0
-    IoTime: int = 0
-    WeightedIO: int = 0
+    ReadCount: U64 = 0
+    MergedReadCount: U64 = 0
+    WriteCount: U64 = 0
+    MergedWriteCount: U64 = 0
+    ReadBytes: U64 = 0
+    WriteBytes: U64 = 0
+    ReadTime: U64 = 0
+    WriteTime: U64 = 0
+    IopsInProgress: U64 = 0
+    IoTime: U64 = 0
+    WeightedIO: U64 = 0
     Name: str = ""
     SerialNumber: str = ""
     Label: str = ""
@@ -137,8 +139,8 @@ PoolsStats = dict[str, PoolStats]
 # Errors. Over zbus only the message travels; `error_from_message` maps it back.
 
 
-class StorageError(Exception):
-    """Any failure of a storage call; the message says what was wrong."""
+class StorageError(zbus.CallError):
+    """Any failure of a storage call (the Go ``error`` return); the message says what was wrong."""
 
 
 class NotFoundError(StorageError):
@@ -188,93 +190,121 @@ def error_from_message(message: str) -> StorageError:
     return StorageError(message)
 
 
-class StorageModule(Protocol):
-    """upstream ``pkg.StorageModule``; Go method names in :data:`GO_METHODS`."""
+@zbus.interface(module=MODULE, object=OBJECT, version=VERSION)
+class StorageModule:
+    """upstream ``pkg.StorageModule``: the methods other modules call, with their Go names.
 
-    def cache(self) -> Volume:
+    Python clients get an implementation from ``zbus.Client(url).stub(StorageModule)``; a
+    failing call raises ``zbus.RemoteCallError`` (turn it back into the typed error with
+    :func:`error_from_message`).
+    """
+
+    @zbus.method("Cache")
+    async def cache(self) -> Volume:
         """The node cache volume (``zos-cache``)."""
+        raise NotImplementedError
 
-    def total(self, kind: DeviceType) -> int:
+    @zbus.method("Total")
+    async def total(self, kind: DeviceType) -> U64:
         """Sum of the device sizes of pools of that type (SRU for ssd, HRU for hdd)."""
+        raise NotImplementedError
 
-    def broken_pools(self) -> list[BrokenPool]: ...
+    @zbus.method("BrokenPools")
+    async def broken_pools(self) -> list[BrokenPool]:
+        """Pools that failed to mount (label and error)."""
+        raise NotImplementedError
 
-    def broken_devices(self) -> list[BrokenDevice]: ...
+    @zbus.method("BrokenDevices")
+    async def broken_devices(self) -> list[BrokenDevice]:
+        """Allowlisted devices storaged refused or failed to use (path and error)."""
+        raise NotImplementedError
 
+    @zbus.stream("Monitor")
     def monitor(self) -> AsyncIterator[PoolsStats]:
         """Every 5 s: usage and IO counters of the mounted SSD pools."""
+        raise NotImplementedError
 
-    def volume_create(self, name: str, size: Unit) -> Volume:
-        """Create a subvolume limited to ``size`` on the SSD pool with most room; idempotent."""
+    @zbus.method("VolumeCreate")
+    async def volume_create(self, name: str, size: Unit) -> Volume:
+        """A subvolume limited to ``size`` on the SSD pool with most room; idempotent."""
+        raise NotImplementedError
 
-    def volume_update(self, name: str, size: Unit) -> None:
+    @zbus.method("VolumeUpdate")
+    async def volume_update(self, name: str, size: Unit) -> None:
         """Set a new quota limit (the caller refuses shrinking)."""
+        raise NotImplementedError
 
-    def volume_lookup(self, name: str) -> Volume: ...
+    @zbus.method("VolumeLookup")
+    async def volume_lookup(self, name: str) -> Volume:
+        raise NotImplementedError
 
-    def volume_exists(self, name: str) -> bool: ...
+    @zbus.method("VolumeExists")
+    async def volume_exists(self, name: str) -> bool:
+        raise NotImplementedError
 
-    def volume_delete(self, name: str) -> None:
+    @zbus.method("VolumeDelete")
+    async def volume_delete(self, name: str) -> None:
         """Delete a volume; a missing one is not an error."""
+        raise NotImplementedError
 
-    def volume_list(self) -> list[Volume]:
+    @zbus.method("VolumeList")
+    async def volume_list(self) -> list[Volume]:
         """All volumes except the cache and the vdisks container."""
+        raise NotImplementedError
 
-    def disk_create(self, name: str, size: Unit) -> VDisk:
-        """A preallocated NOCOW file of ``size`` bytes; fails if it exists."""
+    @zbus.method("DiskCreate")
+    async def disk_create(self, name: str, size: Unit) -> VDisk:
+        """A fully preallocated NOCOW file of ``size`` bytes; fails if it exists."""
+        raise NotImplementedError
 
-    def disk_resize(self, name: str, size: Unit) -> VDisk:
+    @zbus.method("DiskResize")
+    async def disk_resize(self, name: str, size: Unit) -> VDisk:
         """Grow a vdisk (never shrinks)."""
+        raise NotImplementedError
 
-    def disk_write(self, name: str, image: str) -> None:
-        """Copy the raw image file at ``image`` into a blank vdisk (a used one is left as is)."""
+    @zbus.method("DiskWrite")
+    async def disk_write(self, name: str, image: str) -> None:
+        """Copy the raw image file at ``image`` into a blank vdisk (a used one is kept)."""
+        raise NotImplementedError
 
-    def disk_format(self, name: str) -> None:
+    @zbus.method("DiskFormat")
+    async def disk_format(self, name: str) -> None:
         """Put a btrfs filesystem on the vdisk unless it already has one."""
+        raise NotImplementedError
 
-    def disk_lookup(self, name: str) -> VDisk: ...
+    @zbus.method("DiskLookup")
+    async def disk_lookup(self, name: str) -> VDisk:
+        raise NotImplementedError
 
-    def disk_exists(self, name: str) -> bool: ...
+    @zbus.method("DiskExists")
+    async def disk_exists(self, name: str) -> bool:
+        raise NotImplementedError
 
-    def disk_delete(self, name: str) -> None:
+    @zbus.method("DiskDelete")
+    async def disk_delete(self, name: str) -> None:
         """Delete a vdisk; a missing one is not an error."""
+        raise NotImplementedError
 
-    def disk_list(self) -> list[VDisk]: ...
+    @zbus.method("DiskList")
+    async def disk_list(self) -> list[VDisk]:
+        """The vdisks of every pool."""
+        raise NotImplementedError
 
-    def devices(self) -> list[Device]:
+    @zbus.method("Devices")
+    async def devices(self) -> list[Device]:
         """HDD pools allocated to zdb."""
+        raise NotImplementedError
 
-    def device_allocate(self, min_size: Unit) -> Device:
+    @zbus.method("DeviceAllocate")
+    async def device_allocate(self, min_size: Unit) -> Device:
         """Allocate a free HDD pool of at least ``min_size`` bytes to zdb."""
+        raise NotImplementedError
 
-    def device_lookup(self, name: str) -> Device: ...
+    @zbus.method("DeviceLookup")
+    async def device_lookup(self, name: str) -> Device:
+        raise NotImplementedError
 
-    def metrics(self) -> list[PoolMetrics]: ...
-
-
-GO_METHODS: dict[str, str] = {
-    "cache": "Cache",
-    "total": "Total",
-    "broken_pools": "BrokenPools",
-    "broken_devices": "BrokenDevices",
-    "monitor": "Monitor",
-    "volume_create": "VolumeCreate",
-    "volume_update": "VolumeUpdate",
-    "volume_lookup": "VolumeLookup",
-    "volume_exists": "VolumeExists",
-    "volume_delete": "VolumeDelete",
-    "volume_list": "VolumeList",
-    "disk_create": "DiskCreate",
-    "disk_resize": "DiskResize",
-    "disk_write": "DiskWrite",
-    "disk_format": "DiskFormat",
-    "disk_lookup": "DiskLookup",
-    "disk_exists": "DiskExists",
-    "disk_delete": "DiskDelete",
-    "disk_list": "DiskList",
-    "devices": "Devices",
-    "device_allocate": "DeviceAllocate",
-    "device_lookup": "DeviceLookup",
-    "metrics": "Metrics",
-}
-"""Python method -> upstream Go method name (the zbus ``Method`` field)."""
+    @zbus.method("Metrics")
+    async def metrics(self) -> list[PoolMetrics]:
+        """Per pool: type, device size and reserved space."""
+        raise NotImplementedError

@@ -404,7 +404,9 @@ class Storage:
             output = proc.stdout + proc.stderr
             if proc.returncode == 1 and "use the -f option to force overwrite" in output:
                 return
-            raise StorageError(f"failed to format vdisk '{name}': {output.strip()}")
+            errors = [line for line in output.splitlines() if line.startswith("ERROR")]
+            detail = "; ".join(errors) or output.strip()
+            raise StorageError(f"failed to format vdisk '{name}': {detail}")
 
     def disk_lookup(self, name: str) -> VDisk:
         with self._lock:
