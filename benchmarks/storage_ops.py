@@ -1,7 +1,9 @@
 """zos-storage benchmark: volume create+delete rate and 10 GiB vdisk creation time.
 
 Each figure is printed beside its baseline measured in the same run on the same pool:
-bare ``btrfs subvolume create``/``delete`` for volumes, bare ``fallocate`` for vdisks.
+bare ``btrfs subvolume create``/``delete`` for volumes, bare ``fallocate`` for vdisks. Measured
+twice: calling the implementation in-process, and over zbus through a ``storaged`` daemon
+(its own process, its own redis), as other modules call it.
 Needs root, btrfs and loop devices; everything lives in a temp dir and is removed after.
 
     hatch run python benchmarks/storage_ops.py [--volumes 50]
@@ -10,16 +12,22 @@ Needs root, btrfs and loop devices; everything lives in a temp dir and is remove
 from __future__ import annotations
 
 import argparse
+import os
 import secrets
+import signal
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
-from zos_storage.api import DeviceType
+import zos_zbus as zbus
+from zos_storage.api import DeviceType, StorageModule
 from zos_storage.config import StorageConfig
 from zos_storage.loopdisk import attach, detach, unmount_under
 from zos_storage.storage import Storage
+from zos_zbus.testing import RedisServer
 
 MIB = 1024**2
 GIB = 1024**3
@@ -31,8 +39,8 @@ def timed(action: object) -> float:
     return time.perf_counter() - start
 
 
-def bench(storage: Storage, count: int) -> None:
-    pool = storage.pools()[0].mountpoint
+def bench(storage: Any, pool: Path, count: int) -> None:
+    """``storage``: the implementation or a zbus stub (both have the same methods)."""
 
     def volumes() -> None:
         for i in range(count):
@@ -82,8 +90,36 @@ def main() -> None:
             )
             storage = Storage(config)
             storage.start()
-            bench(storage, args.volumes)
+            print("in-process (zos_storage.storage.Storage):")
+            bench(storage, storage.pools()[0].mountpoint, args.volumes)
         finally:
+            unmount_under(work)
+            detach(disk)
+    with tempfile.TemporaryDirectory(prefix=f"{tag}-") as tmp:
+        work = Path(tmp)
+        disk = attach(work / f"{tag}-zbus.img", 16 * GIB)
+        redis = RedisServer(work / "redis").start()
+        root = work / "root"
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "zos_storaged", "--broker", redis.url, "--root", str(root),
+             "--disk", f"{disk.device}=ssd", "--label-prefix", f"{tag}-",
+             "--cache-size", str(256 * MIB)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            while not (root / "cache").is_mount():
+                if daemon.poll() is not None:
+                    raise SystemExit("storaged exited")
+                time.sleep(0.1)
+            with zbus.SyncClient(redis.url, timeout=60) as bus:
+                stub = bus.stub(StorageModule)
+                pool = Path(stub.cache().Path).parent
+                print("over zbus (storaged daemon, 1 worker, redis on a unix socket):")
+                bench(stub, pool, args.volumes)
+        finally:
+            os.kill(daemon.pid, signal.SIGTERM)
+            daemon.wait(timeout=30)
+            redis.stop()
             unmount_under(work)
             detach(disk)
 
