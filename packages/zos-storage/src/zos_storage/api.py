@@ -190,6 +190,10 @@ def error_from_message(message: str) -> StorageError:
     return StorageError(message)
 
 
+_RAISES = (StorageError, OSError)
+"""What a handler raises as the Go ``error`` return (anything else is a zbus panic)."""
+
+
 @zbus.interface(module=MODULE, object=OBJECT, version=VERSION)
 class StorageModule:
     """upstream ``pkg.StorageModule``: the methods other modules call, with their Go names.
@@ -199,22 +203,22 @@ class StorageModule:
     :func:`error_from_message`).
     """
 
-    @zbus.method("Cache")
+    @zbus.method("Cache", raises=_RAISES)
     async def cache(self) -> Volume:
         """The node cache volume (``zos-cache``)."""
         raise NotImplementedError
 
-    @zbus.method("Total")
+    @zbus.method("Total", raises=_RAISES)
     async def total(self, kind: DeviceType) -> U64:
         """Sum of the device sizes of pools of that type (SRU for ssd, HRU for hdd)."""
         raise NotImplementedError
 
-    @zbus.method("BrokenPools")
+    @zbus.method("BrokenPools", raises=_RAISES)
     async def broken_pools(self) -> list[BrokenPool]:
         """Pools that failed to mount (label and error)."""
         raise NotImplementedError
 
-    @zbus.method("BrokenDevices")
+    @zbus.method("BrokenDevices", raises=_RAISES)
     async def broken_devices(self) -> list[BrokenDevice]:
         """Allowlisted devices storaged refused or failed to use (path and error)."""
         raise NotImplementedError
@@ -224,87 +228,87 @@ class StorageModule:
         """Every 5 s: usage and IO counters of the mounted SSD pools."""
         raise NotImplementedError
 
-    @zbus.method("VolumeCreate")
+    @zbus.method("VolumeCreate", raises=_RAISES)
     async def volume_create(self, name: str, size: Unit) -> Volume:
         """A subvolume limited to ``size`` on the SSD pool with most room; idempotent."""
         raise NotImplementedError
 
-    @zbus.method("VolumeUpdate")
+    @zbus.method("VolumeUpdate", raises=_RAISES)
     async def volume_update(self, name: str, size: Unit) -> None:
         """Set a new quota limit (the caller refuses shrinking)."""
         raise NotImplementedError
 
-    @zbus.method("VolumeLookup")
+    @zbus.method("VolumeLookup", raises=_RAISES)
     async def volume_lookup(self, name: str) -> Volume:
         raise NotImplementedError
 
-    @zbus.method("VolumeExists")
+    @zbus.method("VolumeExists", raises=_RAISES)
     async def volume_exists(self, name: str) -> bool:
         raise NotImplementedError
 
-    @zbus.method("VolumeDelete")
+    @zbus.method("VolumeDelete", raises=_RAISES)
     async def volume_delete(self, name: str) -> None:
         """Delete a volume; a missing one is not an error."""
         raise NotImplementedError
 
-    @zbus.method("VolumeList")
+    @zbus.method("VolumeList", raises=_RAISES)
     async def volume_list(self) -> list[Volume]:
         """All volumes except the cache and the vdisks container."""
         raise NotImplementedError
 
-    @zbus.method("DiskCreate")
+    @zbus.method("DiskCreate", raises=_RAISES)
     async def disk_create(self, name: str, size: Unit) -> VDisk:
         """A fully preallocated NOCOW file of ``size`` bytes; fails if it exists."""
         raise NotImplementedError
 
-    @zbus.method("DiskResize")
+    @zbus.method("DiskResize", raises=_RAISES)
     async def disk_resize(self, name: str, size: Unit) -> VDisk:
         """Grow a vdisk (never shrinks)."""
         raise NotImplementedError
 
-    @zbus.method("DiskWrite")
+    @zbus.method("DiskWrite", raises=_RAISES)
     async def disk_write(self, name: str, image: str) -> None:
         """Copy the raw image file at ``image`` into a blank vdisk (a used one is kept)."""
         raise NotImplementedError
 
-    @zbus.method("DiskFormat")
+    @zbus.method("DiskFormat", raises=_RAISES)
     async def disk_format(self, name: str) -> None:
         """Put a btrfs filesystem on the vdisk unless it already has one."""
         raise NotImplementedError
 
-    @zbus.method("DiskLookup")
+    @zbus.method("DiskLookup", raises=_RAISES)
     async def disk_lookup(self, name: str) -> VDisk:
         raise NotImplementedError
 
-    @zbus.method("DiskExists")
+    @zbus.method("DiskExists", raises=_RAISES)
     async def disk_exists(self, name: str) -> bool:
         raise NotImplementedError
 
-    @zbus.method("DiskDelete")
+    @zbus.method("DiskDelete", raises=_RAISES)
     async def disk_delete(self, name: str) -> None:
         """Delete a vdisk; a missing one is not an error."""
         raise NotImplementedError
 
-    @zbus.method("DiskList")
+    @zbus.method("DiskList", raises=_RAISES)
     async def disk_list(self) -> list[VDisk]:
         """The vdisks of every pool."""
         raise NotImplementedError
 
-    @zbus.method("Devices")
+    @zbus.method("Devices", raises=_RAISES)
     async def devices(self) -> list[Device]:
         """HDD pools allocated to zdb."""
         raise NotImplementedError
 
-    @zbus.method("DeviceAllocate")
+    @zbus.method("DeviceAllocate", raises=_RAISES)
     async def device_allocate(self, min_size: Unit) -> Device:
         """Allocate a free HDD pool of at least ``min_size`` bytes to zdb."""
         raise NotImplementedError
 
-    @zbus.method("DeviceLookup")
+    @zbus.method("DeviceLookup", raises=_RAISES)
     async def device_lookup(self, name: str) -> Device:
         raise NotImplementedError
 
-    @zbus.method("Metrics")
+    @zbus.method("Metrics", raises=_RAISES)
     async def metrics(self) -> list[PoolMetrics]:
         """Per pool: type, device size and reserved space."""
         raise NotImplementedError

@@ -7,10 +7,12 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 
+from zos_storage.api import StorageError
+
 log = logging.getLogger(__name__)
 
 
-class CommandError(Exception):
+class CommandError(StorageError):
     """An external program failed; the message carries its stderr."""
 
     def __init__(self, argv: Sequence[str], returncode: int, stdout: str, stderr: str) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from zos_storage import btrfs
 from zos_storage.api import DeviceType
-from zos_storage.commands import CommandError
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +94,7 @@ class Pool:
     def limit(self, volume: VolumeInfo, size: int) -> None:
         try:
             btrfs.qgroup_limit(size, volume.path)
-        except CommandError:
+        except OSError:
             # a subvolume without its level-0 qgroup (zos#1007): create it, then retry
             if volume.id in btrfs.qgroups(self.mountpoint):
                 raise
@@ -108,7 +107,7 @@ class Pool:
         btrfs.subvolume_delete(path)
         try:
             btrfs.qgroup_destroy(subvolume_id, self.mountpoint)
-        except CommandError as exc:
+        except OSError as exc:
             # the kernel may report EBUSY until the deletion is committed; it then drops
             # the qgroup itself (or the next mount's cleanup does)
             log.info("qgroup 0/%d of %s left for later: %s", subvolume_id, path, exc)
@@ -121,5 +120,5 @@ class Pool:
             if group_id not in live:
                 try:
                     btrfs.qgroup_destroy(group_id, self.mountpoint)
-                except CommandError as exc:
+                except OSError as exc:
                     log.info("stale qgroup 0/%d of %s kept: %s", group_id, self.label, exc)
