@@ -15,6 +15,7 @@ import argparse
 import os
 import secrets
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,6 +40,11 @@ def timed(action: object) -> float:
     return time.perf_counter() - start
 
 
+ROUNDS = 5
+"""Each measurement alternates with its baseline this many times; medians are printed
+(the machine is shared, single runs are noisy)."""
+
+
 def bench(storage: Any, pool: Path, count: int) -> None:
     """``storage``: the implementation or a zbus stub (both have the same methods)."""
 
@@ -53,20 +59,23 @@ def bench(storage: Any, pool: Path, count: int) -> None:
             subprocess.run(["btrfs", "subvolume", "create", path], check=True, capture_output=True)
             subprocess.run(["btrfs", "subvolume", "delete", path], check=True, capture_output=True)
 
-    base = timed(bare_subvolumes)
-    ours = timed(volumes)
+    base = statistics.median(timed(bare_subvolumes) for _ in range(ROUNDS))
+    ours = statistics.median(timed(volumes) for _ in range(ROUNDS))
     print(
         f"volumes created+deleted per second: {count / ours:8.1f}   "
         f"(baseline bare btrfs subvolume create+delete: {count / base:8.1f}/s)"
     )
 
     bare_file = pool / "bare-fallocate"
-    base = timed(
-        lambda: subprocess.run(["fallocate", "-l", str(10 * GIB), str(bare_file)], check=True)
-    )
-    bare_file.unlink()
-    ours = timed(lambda: storage.disk_create("bench-vdisk", 10 * GIB))
-    storage.disk_delete("bench-vdisk")
+    bases, ourses = [], []
+    for _ in range(ROUNDS):
+        bases.append(
+            timed(lambda: subprocess.run(["fallocate", "-l", str(10 * GIB), str(bare_file)]))
+        )
+        bare_file.unlink()
+        ourses.append(timed(lambda: storage.disk_create("bench-vdisk", 10 * GIB)))
+        storage.disk_delete("bench-vdisk")
+    base, ours = statistics.median(bases), statistics.median(ourses)
     print(
         f"10 GiB vdisk create: {ours * 1000:8.1f} ms   "
         f"(baseline bare fallocate -l 10G: {base * 1000:8.1f} ms)"
