@@ -16,6 +16,7 @@ from zos_storage.api import (
     error_from_message,
     volume_not_found,
 )
+from zos_storage.blockdev import parse_blkid_export
 from zos_storage.btrfs import parse_qgroup_show
 from zos_storage.cachepolicy import next_cache_limit
 from zos_storage.config import parse_disk_arg
@@ -100,3 +101,40 @@ def test_errors_round_trip_through_their_message() -> None:
     assert isinstance(err, NotEnoughSpaceError) and err.kind == DeviceType.HDD
     assert isinstance(error_from_message(str(volume_not_found("x"))), NotFoundError)
     assert type(error_from_message("boom")) is StorageError
+
+
+def test_blkid_export() -> None:
+    text = "DEVNAME=/dev/loop0\nLABEL=pool=1\nUUID=x\nTYPE=btrfs\nUSAGE=filesystem\n"
+    probe = parse_blkid_export(text)
+    assert (probe.fstype, probe.label, probe.pttype) == ("btrfs", "pool=1", "")
+    assert not probe.blank
+    assert parse_blkid_export("PTTYPE=gpt\n").pttype == "gpt"
+    assert parse_blkid_export("").blank
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["TYPE", "LABEL", "PTTYPE", "UUID"]),
+        st.text(
+            alphabet=st.characters(blacklist_characters="\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"),
+            min_size=1,
+        ),
+    )
+)
+def test_blkid_export_round_trip(values: dict[str, str]) -> None:
+    probe = parse_blkid_export("".join(f"{k}={v}\n" for k, v in values.items()))
+    assert probe.fstype == values.get("TYPE", "")
+    assert probe.label == values.get("LABEL", "")
+    assert probe.pttype == values.get("PTTYPE", "")
+    # any signature at all means the device is used
+    assert probe.blank == (not ({"TYPE", "LABEL", "PTTYPE"} & values.keys()))
+
+
+@given(st.text())
+def test_disk_argument_never_crashes(text: str) -> None:
+    try:
+        device, kind = parse_disk_arg(text)
+    except ValueError as exc:
+        assert "invalid disk" in str(exc)
+    else:
+        assert device.startswith("/") and kind in (None, DeviceType.SSD, DeviceType.HDD)

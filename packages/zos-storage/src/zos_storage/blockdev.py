@@ -41,7 +41,12 @@ def probe(device: str) -> Probe:
         return Probe()
     if proc.returncode != 0:
         raise OSError(f"blkid -p {device} failed (exit {proc.returncode}): {proc.stderr.strip()}")
-    values = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    return parse_blkid_export(proc.stdout)
+
+
+def parse_blkid_export(text: str) -> Probe:
+    """The ``KEY=value`` lines of ``blkid -o export``; other keys are ignored."""
+    values = dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
     return Probe(
         fstype=values.get("TYPE", ""),
         label=values.get("LABEL", ""),
