@@ -162,3 +162,12 @@ def test_restart_finds_everything_as_it_was(
     assert third.disk_lookup("keepdisk") == disk
     assert third.device_lookup(device.ID).Path == device.Path
     assert third.cache().Name == "zos-cache" and third.config.cache.is_mount()
+
+
+def test_unmounted_pool_is_mounted_on_demand(node: Storage) -> None:
+    ssds = [p for p in node.pools() if p.kind == DeviceType.SSD]
+    spare = next(p for p in ssds if not (p.mountpoint / "zos-cache").exists())
+    subprocess.run(["umount", str(spare.mountpoint)], check=True)
+    # the mounted SSD holds the cache (64 MiB): 990 MiB no longer fits there
+    volume = node.volume_create("big", 990 * MIB)
+    assert spare.mounted and Path(volume.Path).parent == spare.mountpoint

@@ -146,6 +146,18 @@ class Storage:
             if used + size <= pool.size:
                 free.append((pool.size - used - size, pool))
         if not free:
+            # upstream mounts an unmounted pool on demand when the mounted ones are full
+            for pool in self._pools:
+                if pool.kind != kind or pool.mounted:
+                    continue
+                try:
+                    self._ensure_mounted(pool)
+                    used = pool.used()
+                except (OSError, CommandError) as exc:
+                    log.error("pool %s cannot be mounted: %s", pool.label, exc)
+                    continue
+                if used + size <= pool.size:
+                    return [pool]
             raise NotEnoughSpaceError(kind)
         free.sort(key=lambda item: item[0], reverse=True)
         return [pool for _, pool in free]
