@@ -96,3 +96,11 @@ def test_pool_mounted_elsewhere_is_broken_and_left_alone(
     assert pool.Label == f"{tag}-foreign"
     assert "mounted at" in (pool.Err or "")
     assert not (elsewhere / ".seektime").exists()
+
+
+def test_empty_allowlist_touches_nothing(make_storage: MakeStorage) -> None:
+    storage = make_storage({})
+    assert storage.pools() == [] and storage.broken_devices() == []
+    assert storage.total(DeviceType.SSD) == 0
+    assert storage.limited_cache  # a tmpfs cache, like upstream without any disk
+    assert list(storage.config.mounts.glob("*")) == []
