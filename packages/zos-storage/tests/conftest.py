@@ -45,7 +45,9 @@ def make_disk(tmp_path: Path, tag: str) -> Iterator[MakeDisk]:
 
 
 @pytest.fixture
-def make_storage(tmp_path: Path, tag: str) -> MakeStorage:
+def make_storage(tmp_path: Path, tag: str) -> Iterator[MakeStorage]:
+    """Start storages under tmp_path/root; teardown unmounts whatever they mounted there."""
+
     def make(disks: dict[str, DeviceType | None], **options: object) -> Storage:
         settings: dict[str, object] = {"label_prefix": f"{tag}-", "cache_size": 64 * MIB}
         settings.update(options)
@@ -54,7 +56,8 @@ def make_storage(tmp_path: Path, tag: str) -> MakeStorage:
         storage.start()
         return storage
 
-    return make
+    yield make
+    unmount_under(tmp_path / "root")
 
 
 @pytest.fixture
