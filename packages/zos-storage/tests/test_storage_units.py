@@ -20,6 +20,7 @@ from zos_storage.blockdev import parse_blkid_export
 from zos_storage.btrfs import parse_qgroup_show
 from zos_storage.cachepolicy import next_cache_limit
 from zos_storage.config import parse_disk_arg
+from zos_storage.scan import parse_lsblk
 from zos_storage.stats import parse_diskstats
 
 GIB = 1024**3
@@ -138,3 +139,13 @@ def test_disk_argument_never_crashes(text: str) -> None:
         assert "invalid disk" in str(exc)
     else:
         assert device.startswith("/") and kind in (None, DeviceType.SSD, DeviceType.HDD)
+
+
+def test_lsblk_scan_keeps_top_level_non_usb_disks() -> None:
+    text = """{"blockdevices": [
+      {"path": "/dev/vda", "name": "/dev/vda", "subsystems": "block:virtio:pci",
+       "children": [{"path": "/dev/vda1"}]},
+      {"path": "/dev/sdb", "name": "/dev/sdb", "subsystems": "block:scsi:usb:pci"},
+      {"path": "/dev/zram0", "name": "/dev/zram0", "subsystems": "block"}
+    ]}"""
+    assert parse_lsblk(text) == ["/dev/vda", "/dev/zram0"]

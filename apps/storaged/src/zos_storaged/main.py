@@ -42,6 +42,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--monitor-interval", type=float, default=5.0, help="seconds between Monitor stats"
     )
+    parser.add_argument(
+        "--scan-all-devices",
+        action="store_true",
+        help="production only: also use every blank disk of the machine (formats them!)",
+    )
     parser.add_argument("--debug", action="store_true", help="debug logging")
     return parser.parse_args(argv)
 
@@ -67,6 +72,7 @@ def build_config(args: argparse.Namespace) -> StorageConfig:
         label_prefix=args.label_prefix,
         cache_size=args.cache_size,
         monitor_interval=args.monitor_interval,
+        scan_all_devices=args.scan_all_devices,
     )
 
 

@@ -29,6 +29,8 @@ class StorageConfig:
     limited_cache_size: str = "500M"
     """Size of the tmpfs mounted on the cache target when no pool can hold the cache."""
     monitor_interval: float = 5.0
+    scan_all_devices: bool = False
+    """Production opt-in: also consider every disk of the machine (see zos_storage.scan)."""
 
     @property
     def mounts(self) -> Path:

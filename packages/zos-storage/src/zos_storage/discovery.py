@@ -20,6 +20,7 @@ from zos_storage.api import BrokenDevice, BrokenPool, DeviceType
 from zos_storage.commands import CommandError, available, run, run_optional
 from zos_storage.config import StorageConfig
 from zos_storage.pool import SEEKTIME_FILE, Pool
+from zos_storage.scan import scan_devices
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,11 @@ class UnsafeDevice(Exception):
 def discover(config: StorageConfig) -> Discovery:
     result = Discovery()
     root_devices = blockdev.root_devices()
-    for device, forced in config.disks.items():
+    disks = dict(config.disks)
+    if config.scan_all_devices:
+        for device in scan_devices():
+            disks.setdefault(device, None)
+    for device, forced in disks.items():
         try:
             label = _prepare_device(config, device, root_devices)
         except (UnsafeDevice, OSError, CommandError) as exc:
