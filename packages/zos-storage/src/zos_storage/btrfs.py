@@ -185,6 +185,19 @@ def qgroup_limit(size: int, path: Path) -> None:
     _ioctl_on(path, _BTRFS_IOC_QGROUP_LIMIT, args)
 
 
+_FS_IOC_GETFLAGS = 0x80086601
+_FS_IOC_SETFLAGS = 0x40086602
+_FS_NOCOW_FL = 0x00800000
+
+
+def set_nocow(fd: int) -> None:
+    """``chattr +C``: no copy-on-write (VM disks); only effective while the file is empty."""
+    flags = bytearray(4)
+    fcntl.ioctl(fd, _FS_IOC_GETFLAGS, flags, True)
+    value = struct.unpack("i", flags)[0] | _FS_NOCOW_FL
+    fcntl.ioctl(fd, _FS_IOC_SETFLAGS, struct.pack("i", value))
+
+
 def forget(device: str) -> None:
     """Drop the kernel's registration of an unmounted device (before detaching a loop)."""
     with contextlib.suppress(CommandError):

@@ -354,7 +354,7 @@ class Storage:
             try:
                 try:
                     # NOCOW must be set while the file is still empty
-                    run(["chattr", "+C", str(path)])
+                    btrfs.set_nocow(fd)
                     os.posix_fallocate(fd, 0, size)
                     os.fsync(fd)
                 finally:
