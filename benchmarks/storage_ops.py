@@ -6,7 +6,7 @@ twice: calling the implementation in-process, and over zbus through a ``storaged
 (its own process, its own redis), as other modules call it.
 Needs root, btrfs and loop devices; everything lives in a temp dir and is removed after.
 
-    hatch run python benchmarks/storage_ops.py [--volumes 50]
+    hatch run python benchmarks/storage_ops.py [--volumes 100]
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def bench(storage: Any, pool: Path, count: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--volumes", type=int, default=50)
+    parser.add_argument("--volumes", type=int, default=100)
     args = parser.parse_args()
     tag = "zb" + secrets.token_hex(3)
     with tempfile.TemporaryDirectory(prefix=f"{tag}-") as tmp:
