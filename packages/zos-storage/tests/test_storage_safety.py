@@ -104,3 +104,15 @@ def test_empty_allowlist_touches_nothing(make_storage: MakeStorage) -> None:
     assert storage.total(DeviceType.SSD) == 0
     assert storage.limited_cache  # a tmpfs cache, like upstream without any disk
     assert list(storage.config.mounts.glob("*")) == []
+
+
+def test_a_cloned_pool_is_not_mounted_over_the_original(
+    make_disk: MakeDisk, make_storage: MakeStorage, tag: str
+) -> None:
+    original, clone = make_disk(), make_disk()
+    for disk in (original, clone):
+        subprocess.run(["mkfs.btrfs", "-q", "-L", f"{tag}-same", disk.device], check=True)
+    storage = make_storage({original.device: DeviceType.SSD, clone.device: DeviceType.SSD})
+    assert [p.device for p in storage.pools()] == [original.device]
+    (broken,) = storage.broken_pools()
+    assert broken.Label == f"{tag}-same" and "already mounted" in (broken.Err or "")

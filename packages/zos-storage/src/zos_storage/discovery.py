@@ -97,6 +97,9 @@ def _open_pool(config: StorageConfig, device: str, label: str, forced: DeviceTyp
     if mounts and not any(Path(m.target) == target for m in mounts):
         raise UnsafeDevice(f"{device} is mounted at {mounts[0].target}, not at {target}")
     if not mounts:
+        if os.path.ismount(target):
+            # e.g. a cloned disk carrying the label of a pool that is already mounted
+            raise UnsafeDevice(f"{target} is already mounted by another device")
         btrfs.mount(device, target)
     btrfs.quota_enable(target)
     pool = Pool(
