@@ -9,11 +9,11 @@ import pytest
 
 from zos_chain import ChainGateway, DevChain
 from zos_chain.api import (
+    IP,
     ChainUnreachableError,
     ConflictError,
     ContractResources,
     InvalidRequestError,
-    IP,
     Node,
     NotFoundError,
     NruConsumption,

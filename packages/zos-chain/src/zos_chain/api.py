@@ -188,88 +188,99 @@ class ChainUnreachableError(SubstrateError):
 # --- chain types (tfchain-client-go) --------------------------------------------------------
 
 
+_GO_NAMES = {
+    "hru": "HRU", "sru": "SRU", "cru": "CRU", "mru": "MRU", "nru": "NRU",
+    "ip": "IP", "gw": "GW", "ip4": "IP4", "ip6": "IP6", "ips": "IPs", "id": "ID",
+    "farm_id": "FarmID", "twin_id": "TwinID", "contract_id": "ContractID", "entity_id": "EntityID",
+    "public_ips": "PublicIPs", "public_ips_count": "PublicIPsCount",
+    "pricing_policy_id": "PricingPolicyID", "solution_provider_id": "SolutionProviderID",
+    "node_id": "Node", "fee_frozen": "FreeFrozen",
+}
+
+
+def go_name(field: str) -> str:
+    """The Go field name of a tfchain JSON tag (the zbus wire name)."""
+    return _GO_NAMES.get(field) or "".join(part.capitalize() for part in field.split("_"))
+
+
 class ChainModel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=False)
+    """Fields named by the Go client's JSON tags; aliases are the Go field names."""
+
+    model_config = ConfigDict(populate_by_name=True, alias_generator=go_name)
 
 
 class Resources(ChainModel):
-    hru: U64 = Field(0, alias="HRU")
-    sru: U64 = Field(0, alias="SRU")
-    cru: U64 = Field(0, alias="CRU")
-    mru: U64 = Field(0, alias="MRU")
+    hru: U64 = 0
+    sru: U64 = 0
+    cru: U64 = 0
+    mru: U64 = 0
 
 
 class Location(ChainModel):
-    city: str = Field("", alias="City")
-    country: str = Field("", alias="Country")
-    latitude: str = Field("", alias="Latitude")
-    longitude: str = Field("", alias="Longitude")
+    city: str = ""
+    country: str = ""
+    latitude: str = ""
+    longitude: str = ""
 
 
 class IP(ChainModel):
-    ip: str = Field("", alias="IP")
-    gw: str = Field("", alias="GW")
+    ip: str = ""
+    gw: str = ""
 
 
 class OptionIP(ChainModel):
-    has_value: bool = Field(False, alias="HasValue")
-    as_value: IP = Field(default_factory=IP, alias="AsValue")
+    has_value: bool = False
+    as_value: IP = Field(default_factory=IP)
 
 
 class OptionDomain(ChainModel):
-    has_value: bool = Field(False, alias="HasValue")
-    as_value: str = Field("", alias="AsValue")
+    has_value: bool = False
+    as_value: str = ""
 
 
 class PublicConfig(ChainModel):
-    ip4: IP = Field(default_factory=IP, alias="IP4")
-    ip6: OptionIP = Field(default_factory=OptionIP, alias="IP6")
-    domain: OptionDomain = Field(default_factory=OptionDomain, alias="Domain")
+    ip4: IP = Field(default_factory=IP)
+    ip6: OptionIP = Field(default_factory=OptionIP)
+    domain: OptionDomain = Field(default_factory=OptionDomain)
 
 
 class OptionPublicConfig(ChainModel):
-    has_value: bool = Field(False, alias="HasValue")
-    as_value: PublicConfig = Field(default_factory=PublicConfig, alias="AsValue")
+    has_value: bool = False
+    as_value: PublicConfig = Field(default_factory=PublicConfig)
 
 
 class Interface(ChainModel):
-    name: str = Field("", alias="Name")
-    mac: str = Field("", alias="Mac")
-    ips: list[str] = Field(default_factory=list, alias="IPs")
+    name: str = ""
+    mac: str = ""
+    ips: list[str] = Field(default_factory=list)
 
 
 class OptionBoardSerial(ChainModel):
-    has_value: bool = Field(False, alias="HasValue")
-    as_value: str = Field("", alias="AsValue")
+    has_value: bool = False
+    as_value: str = ""
 
 
 class NodeCertification(ChainModel):
-    is_diy: bool = Field(True, alias="IsDiy")
-    is_certified: bool = Field(False, alias="IsCertified")
+    is_diy: bool = True
+    is_certified: bool = False
 
 
 class Node(ChainModel):
-    version: U32 = Field(0, alias="Version")
-    id: U32 = Field(0, alias="ID")
-    farm_id: U32 = Field(0, alias="FarmID")
-    twin_id: U32 = Field(0, alias="TwinID")
-    resources: Resources = Field(default_factory=Resources, alias="Resources")
-    location: Location = Field(default_factory=Location, alias="Location")
-    public_config: OptionPublicConfig = Field(
-        default_factory=OptionPublicConfig, alias="PublicConfig"
-    )
-    created: U64 = Field(0, alias="Created")
-    farming_policy: U32 = Field(0, alias="FarmingPolicy")
-    interfaces: list[Interface] = Field(default_factory=list, alias="Interfaces")
-    certification: NodeCertification = Field(
-        default_factory=NodeCertification, alias="Certification"
-    )
-    secure_boot: bool = Field(False, alias="SecureBoot")
-    virtualized: bool = Field(False, alias="Virtualized")
-    board_serial: OptionBoardSerial = Field(
-        default_factory=OptionBoardSerial, alias="BoardSerial"
-    )
-    connection_price: U32 = Field(0, alias="ConnectionPrice")
+    version: U32 = 0
+    id: U32 = 0
+    farm_id: U32 = 0
+    twin_id: U32 = 0
+    resources: Resources = Field(default_factory=Resources)
+    location: Location = Field(default_factory=Location)
+    public_config: OptionPublicConfig = Field(default_factory=OptionPublicConfig)
+    created: U64 = 0
+    farming_policy: U32 = 0
+    interfaces: list[Interface] = Field(default_factory=list)
+    certification: NodeCertification = Field(default_factory=NodeCertification)
+    secure_boot: bool = False
+    virtualized: bool = False
+    board_serial: OptionBoardSerial = Field(default_factory=OptionBoardSerial)
+    connection_price: U32 = 0
 
     def same_settable_fields(self, other: Node) -> bool:
         """Upstream's `Node.Eq`: do the fields a node sets itself match?"""
@@ -279,147 +290,145 @@ class Node(ChainModel):
 
 
 class OptionRelay(ChainModel):
-    has_value: bool = Field(False, alias="HasValue")
-    as_value: str = Field("", alias="AsValue")
+    has_value: bool = False
+    as_value: str = ""
 
 
 class OptionBytes(ChainModel):
-    has_value: bool = Field(False, alias="HasValue")
-    as_value: HexBytes = Field(b"", alias="AsValue")
+    has_value: bool = False
+    as_value: HexBytes = b""
 
 
 class EntityProof(ChainModel):
-    entity_id: U32 = Field(0, alias="EntityID")
-    signature: str = Field("", alias="Signature")
+    entity_id: U32 = 0
+    signature: str = ""
 
 
 class Twin(ChainModel):
-    version: U32 = Field(0, alias="Version")
-    id: U32 = Field(0, alias="ID")
-    account: AccountId = Field(alias="Account")
-    relay: OptionRelay = Field(default_factory=OptionRelay, alias="Relay")
-    entities: list[EntityProof] = Field(default_factory=list, alias="Entities")
-    pk: OptionBytes = Field(default_factory=OptionBytes, alias="Pk")
+    version: U32 = 0
+    id: U32 = 0
+    account: AccountId
+    relay: OptionRelay = Field(default_factory=OptionRelay)
+    entities: list[EntityProof] = Field(default_factory=list)
+    pk: OptionBytes = Field(default_factory=OptionBytes)
 
 
 class PublicIP(ChainModel):
-    ip: str = Field(alias="IP")
-    gateway: str = Field("", alias="Gateway")
-    contract_id: U64 = Field(0, alias="ContractID")
+    ip: str
+    gateway: str = ""
+    contract_id: U64 = 0
 
 
 class FarmCertification(ChainModel):
-    is_not_certified: bool = Field(True, alias="IsNotCertified")
-    is_gold: bool = Field(False, alias="IsGold")
+    is_not_certified: bool = True
+    is_gold: bool = False
 
 
 class Farm(ChainModel):
-    version: U32 = Field(0, alias="Version")
-    id: U32 = Field(0, alias="ID")
-    name: str = Field(alias="Name")
-    twin_id: U32 = Field(alias="TwinID")
-    pricing_policy_id: U32 = Field(1, alias="PricingPolicyID")
-    certification_type: FarmCertification = Field(
-        default_factory=FarmCertification, alias="CertificationType"
-    )
-    public_ips: list[PublicIP] = Field(default_factory=list, alias="PublicIPs")
-    dedicated_farm: bool = Field(False, alias="DedicatedFarm")
+    version: U32 = 0
+    id: U32 = 0
+    name: str
+    twin_id: U32
+    pricing_policy_id: U32 = 1
+    certification_type: FarmCertification = Field(default_factory=FarmCertification)
+    public_ips: list[PublicIP] = Field(default_factory=list)
+    dedicated_farm: bool = False
 
 
 class DeletedState(ChainModel):
-    is_canceled_by_user: bool = Field(False, alias="IsCanceledByUser")
-    is_out_of_funds: bool = Field(False, alias="IsOutOfFunds")
-    is_canceled_by_collective: bool = Field(False, alias="IsCanceledByCollective")
+    is_canceled_by_user: bool = False
+    is_out_of_funds: bool = False
+    is_canceled_by_collective: bool = False
 
 
 class ContractState(ChainModel):
-    is_created: bool = Field(False, alias="IsCreated")
-    is_deleted: bool = Field(False, alias="IsDeleted")
-    as_deleted: DeletedState = Field(default_factory=DeletedState, alias="AsDeleted")
-    is_grace_period: bool = Field(False, alias="IsGracePeriod")
-    as_grace_period_block_number: U64 = Field(0, alias="AsGracePeriodBlockNumber")
+    is_created: bool = False
+    is_deleted: bool = False
+    as_deleted: DeletedState = Field(default_factory=DeletedState)
+    is_grace_period: bool = False
+    as_grace_period_block_number: U64 = 0
 
 
 class NodeContract(ChainModel):
-    node_id: U32 = Field(0, alias="Node")
-    deployment_hash: str = Field("", alias="DeploymentHash")
-    deployment_data: str = Field("", alias="DeploymentData")
-    public_ips_count: U32 = Field(0, alias="PublicIPsCount")
-    public_ips: list[PublicIP] = Field(default_factory=list, alias="PublicIPs")
+    node_id: U32 = 0
+    deployment_hash: str = ""
+    deployment_data: str = ""
+    public_ips_count: U32 = 0
+    public_ips: list[PublicIP] = Field(default_factory=list)
 
 
 class NameContract(ChainModel):
-    name: str = Field("", alias="Name")
+    name: str = ""
 
 
 class RentContract(ChainModel):
-    node_id: U32 = Field(0, alias="Node")
+    node_id: U32 = 0
 
 
 class ContractType(ChainModel):
-    is_node_contract: bool = Field(False, alias="IsNodeContract")
-    node_contract: NodeContract = Field(default_factory=NodeContract, alias="NodeContract")
-    is_name_contract: bool = Field(False, alias="IsNameContract")
-    name_contract: NameContract = Field(default_factory=NameContract, alias="NameContract")
-    is_rent_contract: bool = Field(False, alias="IsRentContract")
-    rent_contract: RentContract = Field(default_factory=RentContract, alias="RentContract")
+    is_node_contract: bool = False
+    node_contract: NodeContract = Field(default_factory=NodeContract)
+    is_name_contract: bool = False
+    name_contract: NameContract = Field(default_factory=NameContract)
+    is_rent_contract: bool = False
+    rent_contract: RentContract = Field(default_factory=RentContract)
 
 
 class OptionU64(ChainModel):
-    has_value: bool = Field(False, alias="HasValue")
-    as_value: U64 = Field(0, alias="AsValue")
+    has_value: bool = False
+    as_value: U64 = 0
 
 
 class Contract(ChainModel):
-    version: U32 = Field(0, alias="Version")
-    state: ContractState = Field(default_factory=ContractState, alias="State")
-    contract_id: U64 = Field(0, alias="ContractID")
-    twin_id: U32 = Field(0, alias="TwinID")
-    contract_type: ContractType = Field(default_factory=ContractType, alias="ContractType")
-    solution_provider_id: OptionU64 = Field(default_factory=OptionU64, alias="SolutionProviderID")
+    version: U32 = 0
+    state: ContractState = Field(default_factory=ContractState)
+    contract_id: U64 = 0
+    twin_id: U32 = 0
+    contract_type: ContractType = Field(default_factory=ContractType)
+    solution_provider_id: OptionU64 = Field(default_factory=OptionU64)
 
 
 class Power(ChainModel):
-    is_up: bool = Field(True, alias="IsUp")
-    is_down: bool = Field(False, alias="IsDown")
+    is_up: bool = True
+    is_down: bool = False
 
 
 class PowerState(ChainModel):
-    is_up: bool = Field(True, alias="IsUp")
-    is_down: bool = Field(False, alias="IsDown")
-    as_down_block_number: U32 = Field(0, alias="AsDownBlockNumber")
+    is_up: bool = True
+    is_down: bool = False
+    as_down_block_number: U32 = 0
 
 
 class NodePower(ChainModel):
-    state: PowerState = Field(default_factory=PowerState, alias="State")
-    target: Power = Field(default_factory=Power, alias="Target")
+    state: PowerState = Field(default_factory=PowerState)
+    target: Power = Field(default_factory=Power)
 
 
 class AccountData(ChainModel):
-    free: int = Field(0, alias="Free")
-    reserved: int = Field(0, alias="Reserved")
-    misc_frozen: int = Field(0, alias="MiscFrozen")
-    fee_frozen: int = Field(0, alias="FreeFrozen")
+    free: int = 0
+    reserved: int = 0
+    misc_frozen: int = 0
+    fee_frozen: int = 0
 
 
 class AccountInfo(ChainModel):
-    nonce: U32 = Field(0, alias="Nonce")
-    consumers: U32 = Field(0, alias="Consumers")
-    providers: U32 = Field(0, alias="Providers")
-    sufficients: U32 = Field(0, alias="Sufficients")
-    data: AccountData = Field(default_factory=AccountData, alias="Data")
+    nonce: U32 = 0
+    consumers: U32 = 0
+    providers: U32 = 0
+    sufficients: U32 = 0
+    data: AccountData = Field(default_factory=AccountData)
 
 
 class NruConsumption(ChainModel):
-    contract_id: U64 = Field(alias="ContractID")
-    timestamp: U64 = Field(alias="Timestamp")
-    window: U64 = Field(alias="Window")
-    nru: U64 = Field(alias="NRU")
+    contract_id: U64
+    timestamp: U64
+    window: U64
+    nru: U64
 
 
 class ContractResources(ChainModel):
-    contract_id: U64 = Field(alias="ContractID")
-    used: Resources = Field(default_factory=Resources, alias="Used")
+    contract_id: U64
+    used: Resources = Field(default_factory=Resources)
 
 
 # --- development-chain extras ---------------------------------------------------------------

@@ -460,7 +460,8 @@ class DevChain:
                 "id": node_id, "twin_id": twin.id, "created": int(time.time()),
                 "public_config": OptionPublicConfig(),
             })
-            db.execute("UPDATE nodes SET data = ? WHERE id = ?", (stored.model_dump_json(), node_id))
+            db.execute("UPDATE nodes SET data = ? WHERE id = ?",
+                       (stored.model_dump_json(), node_id))
         return node_id
 
     def update_node(self, account: bytes, node: Node) -> int:

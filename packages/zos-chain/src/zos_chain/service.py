@@ -27,6 +27,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 
 from zos_chain.api import (
+    U64,
     AccountId,
     ChainUnreachableError,
     ConflictError,
@@ -56,6 +57,11 @@ def wire_type(annotation: Any, name: str = "") -> Any:
     """The JSON-side type of an argument or result: bytes travel as hex."""
     if annotation is bytes:
         return AccountId if name == "account" else HexBytes
+    # every integer the chain takes is an id, a count or a time: never negative
+    if annotation is int:
+        return U64
+    if annotation == int | None:
+        return U64 | None
     return annotation
 
 
@@ -68,10 +74,11 @@ def method_schema(name: str) -> tuple[type[BaseModel], TypeAdapter[Any]]:
     for param in list(inspect.signature(function).parameters.values())[1:]:
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (wire_type(hints[param.name], param.name), default)
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         f"{name}_arguments", __config__=ConfigDict(extra="forbid"), **fields
     )
-    return model, TypeAdapter(wire_type(hints.get("return", type(None))))
+    result = hints.get("return", type(None))
+    return model, TypeAdapter(HexBytes if result is bytes else result)
 
 
 def error_body(error: SubstrateError) -> dict[str, Any]:
@@ -115,7 +122,7 @@ class ChainService:
             except ValidationError as exc:
                 raise _describe(exc) from None
             function: Callable[..., Any] = getattr(self.chain, method)
-            result = function(**{name: getattr(parsed, name) for name in parsed.model_fields})
+            result = function(**{name: getattr(parsed, name) for name in type(parsed).model_fields})
             return HTTPStatus.OK, {"result": result_adapter.dump_python(result, mode="json")}
         except SubstrateError as exc:
             status = next((s for cls, s in _STATUS.items() if isinstance(exc, cls)),
@@ -167,7 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/v1/health":
             try:
-                self._send(HTTPStatus.OK, {"result": {"block": self.server.service.chain.get_block()}})
+                block = self.server.service.chain.get_block()
+                self._send(HTTPStatus.OK, {"result": {"block": block}})
             except SubstrateError as exc:
                 self._send(HTTPStatus.SERVICE_UNAVAILABLE, error_body(exc))
         elif self.path.startswith("/kyc/v1/status/"):
