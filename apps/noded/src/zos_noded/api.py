@@ -1,0 +1,133 @@
+"""noded's contract: modules ``registrar`` and ``node`` as upstream (zbus.md §13).
+
+- ``registrar``/``registrar``@0.0.1 (Registrar): NodeID(), TwinID(); both fail until the node
+  is registered on the chain.
+- ``node``/``system``@0.0.1 (SystemMonitor): NodeID(), GetNodeFeatures() and the streams CPU,
+  Memory, Disks, Nics.
+- ``node``/``host``@0.0.1 (HostMonitor): the Uptime stream.
+
+Stream values are gopsutil structures (Go field names, embedded structs inlined).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+REGISTRAR_MODULE = "registrar"
+REGISTRAR_OBJECT = "registrar"
+NODE_MODULE = "node"
+SYSTEM_OBJECT = "system"
+HOST_OBJECT = "host"
+VERSION = "0.0.1"
+
+
+class RegistrationError(Exception):
+    """The node is not registered (yet); the message says why."""
+
+
+class _Go(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TimesStat(_Go):
+    """pkg.TimesStat: gopsutil cpu.TimesStat (inlined) + Percent + Time."""
+
+    CPU: str = "cpu-total"
+    User: float = 0.0
+    System: float = 0.0
+    Idle: float = 0.0
+    Nice: float = 0.0
+    Iowait: float = 0.0
+    Irq: float = 0.0
+    Softirq: float = 0.0
+    Steal: float = 0.0
+    Guest: float = 0.0
+    GuestNice: float = 0.0
+    Percent: float = 0.0
+    Time: datetime | None = None
+
+
+class VirtualMemoryStat(_Go):
+    """gopsutil mem.VirtualMemoryStat (the fields a node reports)."""
+
+    Total: int = 0
+    Available: int = 0
+    Used: int = 0
+    UsedPercent: float = 0.0
+    Free: int = 0
+    Active: int = 0
+    Inactive: int = 0
+    Buffers: int = 0
+    Cached: int = 0
+    Shared: int = 0
+
+
+class DiskIOCountersStat(_Go):
+    """pkg.DiskIOCountersStat: gopsutil disk.IOCountersStat (inlined) + Time."""
+
+    ReadCount: int = 0
+    MergedReadCount: int = 0
+    WriteCount: int = 0
+    MergedWriteCount: int = 0
+    ReadBytes: int = 0
+    WriteBytes: int = 0
+    ReadTime: int = 0
+    WriteTime: int = 0
+    IopsInProgress: int = 0
+    IoTime: int = 0
+    WeightedIO: int = 0
+    Name: str = ""
+    SerialNumber: str = ""
+    Label: str = ""
+    Time: datetime | None = None
+
+
+class NicIOCounterStat(_Go):
+    """pkg.NicIOCounterStat: gopsutil net.IOCountersStat (inlined) + rates (bytes/s)."""
+
+    Name: str = ""
+    BytesSent: int = 0
+    BytesRecv: int = 0
+    PacketsSent: int = 0
+    PacketsRecv: int = 0
+    Errin: int = 0
+    Errout: int = 0
+    Dropin: int = 0
+    Dropout: int = 0
+    Fifoin: int = 0
+    Fifoout: int = 0
+    RateOut: int = 0
+    RateIn: int = 0
+
+
+class Registrar(Protocol):
+    def node_id(self) -> int:
+        """The chain's node id; raises `RegistrationError` until registered."""
+
+    def twin_id(self) -> int:
+        """The chain's twin id of the node key; raises `RegistrationError` until registered."""
+
+
+class SystemMonitor(Protocol):
+    def node_id(self) -> int: ...
+    def get_node_features(self) -> list[str]: ...
+    def cpu(self) -> AsyncIterator[TimesStat]: ...
+    def memory(self) -> AsyncIterator[VirtualMemoryStat]: ...
+    def disks(self) -> AsyncIterator[dict[str, DiskIOCountersStat]]: ...
+    def nics(self) -> AsyncIterator[list[NicIOCounterStat]]: ...
+
+
+class HostMonitor(Protocol):
+    def uptime(self) -> AsyncIterator[int]:
+        """Seconds since boot, as Go's time.Duration (nanoseconds) on the wire."""
+
+
+# The event-stream bus (zbus.md §14): stream names and event bodies (msgpack maps).
+STREAM_PUBLIC_CONFIG = "stream:public-config"
+STREAM_CONTRACT_CANCELLED = "stream:contract-cancelled"
+STREAM_CONTRACT_LOCK = "stream:contract-lock"
+STREAM_POWER_TARGET = "stream:power-target"
