@@ -8,7 +8,7 @@ import pytest
 
 from zos_chain.api import base58_decode, ss58_decode
 from zos_identity import KeyPair, NodeIdentityManager, encrypt, verify
-from zos_identity.api import GO_METHODS, DecryptionError, IdentityError, SignatureError
+from zos_identity.api import DecryptionError, IdentityError, SignatureError
 
 SEED_A = bytes(range(32))
 SEED_B = bytes(range(32, 64))
@@ -60,13 +60,14 @@ def test_ecdh_both_ways() -> None:
         a.encrypt_ecdh(b"x", b"\x01" * 5)
 
 
-def test_manager_methods() -> None:
+async def test_manager_methods() -> None:
+    async def farm_name(farm: int) -> str:
+        return f"farm-{farm}"
+
     manager = NodeIdentityManager(KeyPair(SEED_A), farm_id=7, farm_secret="s",
-                                  farm_name=lambda farm: f"farm-{farm}")
-    assert manager.farm_id() == 7 and manager.farm() == "farm-7"
+                                  farm_name=farm_name)
+    assert manager.farm_id() == 7 and await manager.farm_async() == "farm-7"
     assert manager.farm_secret() == "s" and manager.store_kind() == "file"
     assert len(manager.private_key()) == 64
-    for go_name, python_name in GO_METHODS.items():
-        assert callable(getattr(manager, python_name)), go_name
     with pytest.raises(IdentityError, match="farmer_id"):
         NodeIdentityManager(KeyPair(SEED_A)).farm_id()

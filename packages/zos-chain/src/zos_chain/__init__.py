@@ -8,8 +8,8 @@ to the node's key.
 
 from zos_chain.client import ChainClient
 from zos_chain.devchain import DevChain
-from zos_chain.gateway import ChainGateway
+from zos_chain.gateway import BusGateway, ChainGateway
 from zos_chain.service import ChainServer
 
-__all__ = ["ChainClient", "ChainGateway", "ChainServer", "DevChain"]
+__all__ = ["BusGateway", "ChainClient", "ChainGateway", "ChainServer", "DevChain"]
 __version__ = "0.1.0"

@@ -19,9 +19,11 @@ from __future__ import annotations
 import enum
 import hashlib
 from datetime import datetime
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
+
+import zos_zbus as zbus
 
 MODULE = "api-gateway"
 OBJECT = "api-gateway"
@@ -70,8 +72,8 @@ AccountId = Annotated[
 DeploymentHash = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{32}$")]
 """A deployment's challenge hash: 32 ASCII hex characters (tfchain's HexHash)."""
 
-U32 = Annotated[int, Field(ge=0, le=0xFFFF_FFFF)]
-U64 = Annotated[int, Field(ge=0, le=0xFFFF_FFFF_FFFF_FFFF)]
+U32 = Annotated[zbus.U32, Field(ge=0, le=0xFFFF_FFFF)]
+U64 = Annotated[zbus.U64, Field(ge=0, le=0xFFFF_FFFF_FFFF_FFFF)]
 
 _B58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -485,8 +487,9 @@ ContractStateName = Literal["created", "deleted", "grace"]
 # --- the interfaces -------------------------------------------------------------------------
 
 
-class SubstrateGateway(Protocol):
-    """Upstream's `pkg.SubstrateGateway`: the node's view of the chain, writes signed by it."""
+class SyncSubstrateGateway(Protocol):
+    """Upstream's `pkg.SubstrateGateway` as plain calls (what `ChainGateway` implements);
+    failures raise `SubstrateError`. The zbus object is `SubstrateGateway` below."""
 
     def create_node(self, node: Node) -> int: ...
     def create_twin(self, relay: str, pk: bytes) -> int: ...
@@ -538,6 +541,143 @@ GO_METHODS: dict[str, str] = {
     "GetZosVersion": "get_zos_version",
 }
 """Go method name (the zbus wire) -> `SubstrateGateway` method."""
+
+
+class SubstrateErrorStatus(ChainModel):
+    """Go's `pkg.SubstrateError{Err error; Code int}`: the second return of the lookups that
+    upstream answers with a code instead of an error (code 0: no error)."""
+
+    err: str | None = None
+    code: int = 0
+
+    @classmethod
+    def of(cls, error: SubstrateError | None) -> SubstrateErrorStatus:
+        if error is None:
+            return cls()
+        return cls(err=error.message, code=int(error.code))
+
+    def raise_for(self) -> None:
+        """Raise the `SubstrateError` this status stands for (nothing when code is 0)."""
+        if self.code == ErrorCode.NONE:
+            return
+        message = self.err or f"chain error code {self.code}"
+        if self.code == ErrorCode.NOT_FOUND:
+            raise NotFoundError(message)
+        try:
+            code = ErrorCode(self.code)
+        except ValueError:
+            code = ErrorCode.GENERIC
+        raise SubstrateError(message, code)
+
+
+_T = TypeVar("_T")
+
+
+def unwrap(result: tuple[_T, SubstrateErrorStatus]) -> _T:
+    """The value of a `(value, SubstrateError)` zbus answer, or the error raised."""
+    value, status = result
+    status.raise_for()
+    return value
+
+
+@zbus.interface(module=MODULE, object=OBJECT, version=VERSION)
+class SubstrateGateway:
+    """The ``api-gateway`` zbus object (upstream's `pkg.SubstrateGateway`, Go names).
+
+    Lookups that return ``tuple[X, SubstrateErrorStatus]`` answer "not found" in the status
+    (code 1) rather than as a call error, as upstream does: use `unwrap`.
+    """
+
+    @zbus.method("CreateNode", raises=SubstrateError)
+    async def create_node(self, node: Node) -> zbus.U32:
+        raise NotImplementedError
+
+    @zbus.method("CreateTwin", raises=SubstrateError)
+    async def create_twin(self, relay: str, pk: bytes) -> zbus.U32:
+        raise NotImplementedError
+
+    @zbus.method("EnsureAccount", raises=SubstrateError)
+    async def ensure_account(
+        self, activation_url: list[str], terms_and_conditions_link: str,
+        terms_and_conditions_hash: str,
+    ) -> AccountInfo:
+        raise NotImplementedError
+
+    @zbus.method("GetContract")
+    async def get_contract(self, id: zbus.U64) -> tuple[Contract, SubstrateErrorStatus]:
+        raise NotImplementedError
+
+    @zbus.method("GetContractIDByNameRegistration")
+    async def get_contract_id_by_name_registration(
+        self, name: str
+    ) -> tuple[zbus.U64, SubstrateErrorStatus]:
+        raise NotImplementedError
+
+    @zbus.method("GetFarm", raises=SubstrateError)
+    async def get_farm(self, id: zbus.U32) -> Farm:
+        raise NotImplementedError
+
+    @zbus.method("GetNode", raises=SubstrateError)
+    async def get_node(self, id: zbus.U32) -> Node:
+        raise NotImplementedError
+
+    @zbus.method("GetNodeByTwinID")
+    async def get_node_by_twin_id(self, twin: zbus.U32) -> tuple[zbus.U32, SubstrateErrorStatus]:
+        raise NotImplementedError
+
+    @zbus.method("GetNodeContracts", raises=SubstrateError)
+    async def get_node_contracts(self, node: zbus.U32) -> list[zbus.U64]:
+        raise NotImplementedError
+
+    @zbus.method("GetNodeRentContract")
+    async def get_node_rent_contract(
+        self, node: zbus.U32
+    ) -> tuple[zbus.U64, SubstrateErrorStatus]:
+        raise NotImplementedError
+
+    @zbus.method("GetNodes", raises=SubstrateError)
+    async def get_nodes(self, farm_id: zbus.U32) -> list[zbus.U32]:
+        raise NotImplementedError
+
+    @zbus.method("GetPowerTarget", raises=SubstrateError)
+    async def get_power_target(self, node_id: zbus.U32) -> NodePower:
+        raise NotImplementedError
+
+    @zbus.method("GetTwin", raises=SubstrateError)
+    async def get_twin(self, id: zbus.U32) -> Twin:
+        raise NotImplementedError
+
+    @zbus.method("GetTwinByPubKey")
+    async def get_twin_by_pub_key(self, pk: bytes) -> tuple[zbus.U32, SubstrateErrorStatus]:
+        raise NotImplementedError
+
+    @zbus.method("Report", raises=SubstrateError)
+    async def report(self, consumptions: list[NruConsumption]) -> bytes:
+        raise NotImplementedError
+
+    @zbus.method("SetContractConsumption", raises=SubstrateError)
+    async def set_contract_consumption(self, *resources: ContractResources) -> None:
+        raise NotImplementedError
+
+    @zbus.method("SetNodePowerState", raises=SubstrateError)
+    async def set_node_power_state(self, up: bool) -> bytes:
+        raise NotImplementedError
+
+    @zbus.method("UpdateNode", raises=SubstrateError)
+    async def update_node(self, node: Node) -> zbus.U32:
+        raise NotImplementedError
+
+    @zbus.method("UpdateNodeUptimeV2", raises=SubstrateError)
+    async def update_node_uptime_v2(self, uptime: zbus.U64, timestamp_hint: zbus.U64) -> bytes:
+        raise NotImplementedError
+
+    @zbus.method("GetTime", raises=SubstrateError)
+    async def get_time(self) -> datetime:
+        raise NotImplementedError
+
+    @zbus.method("GetZosVersion", raises=SubstrateError)
+    async def get_zos_version(self) -> str:
+        raise NotImplementedError
 
 
 class ChainBackend(Protocol):

@@ -7,7 +7,7 @@ address of the same key. Numeric node and twin ids come from the chain, not from
 
 from __future__ import annotations
 
-from typing import Protocol
+import zos_zbus as zbus
 
 MODULE = "identityd"
 OBJECT = "manager"
@@ -30,48 +30,75 @@ class DecryptionError(IdentityError):
     """A message cannot be decrypted with this node's key."""
 
 
-class IdentityManager(Protocol):
-    """What identityd serves to the other modules."""
+@zbus.interface(module=MODULE, object=OBJECT, version=VERSION)
+class IdentityManager:
+    """What identityd serves to the other modules (upstream's `pkg.IdentityManager`)."""
 
-    def node_id(self) -> str:
+    @zbus.method("NodeID")
+    async def node_id(self) -> str:
         """The node identity string: base58 of the ed25519 public key."""
+        raise NotImplementedError
 
-    def address(self) -> str:
+    @zbus.method("Address", raises=IdentityError)
+    async def address(self) -> str:
         """The chain account: SS58 address of the public key."""
+        raise NotImplementedError
 
-    def farm_id(self) -> int:
+    @zbus.method("FarmID", raises=IdentityError)
+    async def farm_id(self) -> zbus.U32:
         """The farm id from the kernel command line (``farmer_id``)."""
+        raise NotImplementedError
 
-    def farm(self) -> str:
+    @zbus.method("Farm", raises=IdentityError)
+    async def farm(self) -> str:
         """The farm's name, from the chain."""
+        raise NotImplementedError
 
-    def farm_secret(self) -> str:
+    @zbus.method("FarmSecret", raises=IdentityError)
+    async def farm_secret(self) -> str:
         """The farm secret from the kernel command line (may be empty)."""
+        raise NotImplementedError
 
-    def store_kind(self) -> str:
+    @zbus.method("StoreKind")
+    async def store_kind(self) -> str:
         """Where the seed is kept: ``"file"`` (or ``"tpm"`` upstream)."""
+        raise NotImplementedError
 
-    def private_key(self) -> bytes:
+    @zbus.method("PrivateKey")
+    async def private_key(self) -> bytes:
         """The 64-byte ed25519 private key (seed + public key, as Go's ed25519)."""
+        raise NotImplementedError
 
-    def sign(self, message: bytes) -> bytes:
+    @zbus.method("Sign", raises=IdentityError)
+    async def sign(self, message: bytes) -> bytes:
         """A 64-byte ed25519 signature of ``message``."""
+        raise NotImplementedError
 
-    def verify(self, message: bytes, signature: bytes) -> None:
-        """Raise `SignatureError` unless ``signature`` is this node's signature of it."""
+    @zbus.method("Verify", raises=IdentityError)
+    async def verify(self, message: bytes, signature: bytes) -> None:
+        """Fail unless ``signature`` is this node's signature of ``message``."""
+        raise NotImplementedError
 
-    def encrypt(self, message: bytes) -> bytes:
+    @zbus.method("Encrypt", raises=IdentityError)
+    async def encrypt(self, message: bytes) -> bytes:
         """A NaCl sealed box to this node's key (curve25519 from the ed25519 key)."""
+        raise NotImplementedError
 
-    def decrypt(self, message: bytes) -> bytes:
-        """Open a sealed box made by `encrypt` (or any client with the node's public key)."""
+    @zbus.method("Decrypt", raises=IdentityError)
+    async def decrypt(self, message: bytes) -> bytes:
+        """Open a sealed box made to this node's key."""
+        raise NotImplementedError
 
-    def encrypt_ecdh(self, message: bytes, public_key: bytes) -> bytes:
-        """NaCl secretbox with the X25519 shared secret of this node and ``public_key``
-        (an ed25519 key); the 24-byte nonce is prepended."""
+    @zbus.method("EncryptECDH", raises=IdentityError)
+    async def encrypt_ecdh(self, message: bytes, public_key: bytes) -> bytes:
+        """NaCl secretbox with the X25519 shared secret of this node and ``public_key`` (an
+        ed25519 key); the 24-byte nonce is prepended."""
+        raise NotImplementedError
 
-    def decrypt_ecdh(self, message: bytes, public_key: bytes) -> bytes:
+    @zbus.method("DecryptECDH", raises=IdentityError)
+    async def decrypt_ecdh(self, message: bytes, public_key: bytes) -> bytes:
         """Open a message made by `encrypt_ecdh` on either side."""
+        raise NotImplementedError
 
 
 GO_METHODS: dict[str, str] = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from zos_identity.api import IdentityError
@@ -24,7 +24,7 @@ class NodeIdentityManager:
 
     def __init__(
         self, keys: KeyPair, farm_id: int | None = None, farm_secret: str = "",
-        farm_name: Callable[[int], str] | None = None,
+        farm_name: Callable[[int], Awaitable[str]] | None = None,
     ) -> None:
         self.keys = keys
         self._farm_id = farm_id
@@ -35,7 +35,7 @@ class NodeIdentityManager:
     @classmethod
     def from_seed_file(
         cls, path: Path, farm_id: int | None = None, farm_secret: str = "",
-        farm_name: Callable[[int], str] | None = None,
+        farm_name: Callable[[int], Awaitable[str]] | None = None,
     ) -> NodeIdentityManager:
         """Load (or, only when absent, create) the seed; raises `SeedError` if unusable."""
         return cls(KeyPair(load_or_create(path).seed), farm_id, farm_secret, farm_name)
@@ -51,11 +51,17 @@ class NodeIdentityManager:
             raise IdentityError("no farm id: boot the node with farmer_id=<id>")
         return self._farm_id
 
-    def farm(self) -> str:
+    async def farm_async(self) -> str:
+        """The farm's name, looked up on the chain once (``farm_name``)."""
         if not self._farm_cache:
             if self._farm_name is None:
                 raise IdentityError("no chain to look the farm up on")
-            self._farm_cache = self._farm_name(self.farm_id())
+            try:
+                self._farm_cache = await self._farm_name(self.farm_id())
+            except IdentityError:
+                raise
+            except Exception as exc:
+                raise IdentityError(f"cannot look farm {self.farm_id()} up: {exc}") from exc
         return self._farm_cache
 
     def farm_secret(self) -> str:
