@@ -11,11 +11,12 @@ Stream values are gopsutil structures (Go field names, embedded structs inlined)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import datetime
-from typing import Protocol
+from collections.abc import AsyncGenerator
+from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+import zos_zbus as zbus
 
 REGISTRAR_MODULE = "registrar"
 REGISTRAR_OBJECT = "registrar"
@@ -25,7 +26,7 @@ HOST_OBJECT = "host"
 VERSION = "0.0.1"
 
 
-class RegistrationError(Exception):
+class RegistrationError(zbus.CallError):
     """The node is not registered (yet); the message says why."""
 
 
@@ -48,7 +49,7 @@ class TimesStat(_Go):
     Guest: float = 0.0
     GuestNice: float = 0.0
     Percent: float = 0.0
-    Time: datetime | None = None
+    Time: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 class VirtualMemoryStat(_Go):
@@ -69,8 +70,8 @@ class VirtualMemoryStat(_Go):
 class DiskIOCountersStat(_Go):
     """pkg.DiskIOCountersStat: gopsutil disk.IOCountersStat (inlined) + Time."""
 
-    ReadCount: int = 0
-    MergedReadCount: int = 0
+    ReadCount: zbus.U64 = 0
+    MergedReadCount: zbus.U64 = 0
     WriteCount: int = 0
     MergedWriteCount: int = 0
     ReadBytes: int = 0
@@ -83,7 +84,7 @@ class DiskIOCountersStat(_Go):
     Name: str = ""
     SerialNumber: str = ""
     Label: str = ""
-    Time: datetime | None = None
+    Time: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 class NicIOCounterStat(_Go):
@@ -104,26 +105,52 @@ class NicIOCounterStat(_Go):
     RateIn: int = 0
 
 
-class Registrar(Protocol):
-    def node_id(self) -> int:
-        """The chain's node id; raises `RegistrationError` until registered."""
+@zbus.interface(module=REGISTRAR_MODULE, object=REGISTRAR_OBJECT, version=VERSION)
+class Registrar:
+    @zbus.method("NodeID", raises=RegistrationError)
+    async def node_id(self) -> zbus.U32:
+        """The chain's node id; fails until the node is registered."""
+        raise NotImplementedError
 
-    def twin_id(self) -> int:
-        """The chain's twin id of the node key; raises `RegistrationError` until registered."""
-
-
-class SystemMonitor(Protocol):
-    def node_id(self) -> int: ...
-    def get_node_features(self) -> list[str]: ...
-    def cpu(self) -> AsyncIterator[TimesStat]: ...
-    def memory(self) -> AsyncIterator[VirtualMemoryStat]: ...
-    def disks(self) -> AsyncIterator[dict[str, DiskIOCountersStat]]: ...
-    def nics(self) -> AsyncIterator[list[NicIOCounterStat]]: ...
+    @zbus.method("TwinID", raises=RegistrationError)
+    async def twin_id(self) -> zbus.U32:
+        """The chain's twin id of the node key; fails until the node is registered."""
+        raise NotImplementedError
 
 
-class HostMonitor(Protocol):
-    def uptime(self) -> AsyncIterator[int]:
-        """Seconds since boot, as Go's time.Duration (nanoseconds) on the wire."""
+@zbus.interface(module=NODE_MODULE, object=SYSTEM_OBJECT, version=VERSION)
+class SystemMonitor:
+    @zbus.method("NodeID")
+    async def node_id(self) -> zbus.U32:
+        raise NotImplementedError
+
+    @zbus.method("GetNodeFeatures")
+    async def get_node_features(self) -> list[str]:
+        raise NotImplementedError
+
+    @zbus.stream("CPU")
+    def cpu(self) -> AsyncGenerator[TimesStat, None]:
+        raise NotImplementedError
+
+    @zbus.stream("Memory")
+    def memory(self) -> AsyncGenerator[VirtualMemoryStat, None]:
+        raise NotImplementedError
+
+    @zbus.stream("Disks")
+    def disks(self) -> AsyncGenerator[dict[str, DiskIOCountersStat], None]:
+        raise NotImplementedError
+
+    @zbus.stream("Nics")
+    def nics(self) -> AsyncGenerator[list[NicIOCounterStat], None]:
+        raise NotImplementedError
+
+
+@zbus.interface(module=NODE_MODULE, object=HOST_OBJECT, version=VERSION)
+class HostMonitor:
+    @zbus.stream("Uptime")
+    def uptime(self) -> AsyncGenerator[zbus.Duration, None]:
+        """Time since boot (Go time.Duration)."""
+        raise NotImplementedError
 
 
 # The event-stream bus (zbus.md §14): stream names and event bodies (msgpack maps).

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psutil  # type: ignore[import-untyped]
 
-from zos_noded.api import DiskIOCountersStat, NicIOCounterStat, TimesStat, VirtualMemoryStat
+from zos_noded.api import (
+    DiskIOCountersStat,
+    HostMonitor,
+    NicIOCounterStat,
+    Registrar,
+    RegistrationError,
+    SystemMonitor,
+    TimesStat,
+    VirtualMemoryStat,
+)
 from zos_noded.host import uptime_seconds
 
 # What this node can run (upstream's GetNodeFeatures of a full zos node).
@@ -69,39 +78,60 @@ def nics_sample(previous: dict[str, NicIOCounterStat], interval: float) -> list[
     return out
 
 
-class NodeMonitor:
-    """SystemMonitor + HostMonitor: every stream yields one sample per ``interval`` seconds."""
+class RegistrationState(Registrar):
+    """The ``registrar`` object: the ids once registration succeeded, an error before."""
 
-    def __init__(self, node_id: int = 0, interval: float = 2.0) -> None:
-        self._node_id = node_id
+    def __init__(self) -> None:
+        self.node: int | None = None
+        self.twin: int | None = None
+        self.error = "registration in progress"
+        self.registered = asyncio.Event()
+
+    def set(self, node_id: int, twin_id: int) -> None:
+        self.node, self.twin = node_id, twin_id
+        self.registered.set()
+
+    async def node_id(self) -> int:
+        if self.node is None:
+            raise RegistrationError(self.error)
+        return self.node
+
+    async def twin_id(self) -> int:
+        if self.twin is None:
+            raise RegistrationError(self.error)
+        return self.twin
+
+
+class NodeMonitor(SystemMonitor):
+    """The ``system`` object: every stream yields one sample per ``interval`` seconds."""
+
+    def __init__(self, registrar: RegistrationState, interval: float = 2.0) -> None:
+        self.registrar = registrar
         self.interval = interval
 
-    def set_node_id(self, node_id: int) -> None:
-        self._node_id = node_id
+    async def node_id(self) -> int:
+        return self.registrar.node or 0
 
-    def node_id(self) -> int:
-        return self._node_id
-
-    def get_node_features(self) -> list[str]:
+    async def get_node_features(self) -> list[str]:
         return list(NODE_FEATURES)
 
-    async def cpu(self) -> AsyncIterator[TimesStat]:
+    async def cpu(self) -> AsyncIterator[TimesStat]:  # type: ignore[override]
         psutil.cpu_percent(interval=None)  # prime the percentage
         while True:
             await asyncio.sleep(self.interval)
             yield cpu_sample()
 
-    async def memory(self) -> AsyncIterator[VirtualMemoryStat]:
+    async def memory(self) -> AsyncIterator[VirtualMemoryStat]:  # type: ignore[override]
         while True:
             yield memory_sample()
             await asyncio.sleep(self.interval)
 
-    async def disks(self) -> AsyncIterator[dict[str, DiskIOCountersStat]]:
+    async def disks(self) -> AsyncIterator[dict[str, DiskIOCountersStat]]:  # type: ignore[override]
         while True:
             yield disks_sample()
             await asyncio.sleep(self.interval)
 
-    async def nics(self) -> AsyncIterator[list[NicIOCounterStat]]:
+    async def nics(self) -> AsyncIterator[list[NicIOCounterStat]]:  # type: ignore[override]
         previous: dict[str, NicIOCounterStat] = {}
         while True:
             sample = nics_sample(previous, self.interval)
@@ -109,7 +139,14 @@ class NodeMonitor:
             yield sample
             await asyncio.sleep(self.interval)
 
-    async def uptime(self) -> AsyncIterator[int]:
+
+class UptimeMonitor(HostMonitor):
+    """The ``host`` object."""
+
+    def __init__(self, interval: float = 2.0) -> None:
+        self.interval = interval
+
+    async def uptime(self) -> AsyncIterator[timedelta]:  # type: ignore[override]
         while True:
-            yield uptime_seconds()
+            yield timedelta(seconds=uptime_seconds())
             await asyncio.sleep(self.interval)

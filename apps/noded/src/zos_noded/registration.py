@@ -6,13 +6,14 @@ import logging
 from dataclasses import dataclass, field
 
 from zos_chain.api import (
+    ErrorCode,
     Interface,
     Location,
     Node,
-    NotFoundError,
     OptionBoardSerial,
     Resources,
     SubstrateGateway,
+    unwrap,
 )
 
 log = logging.getLogger(__name__)
@@ -42,17 +43,21 @@ class Registration:
     updated: bool
 
 
-def register(
+async def register(
     gateway: SubstrateGateway, public_key: bytes, info: NodeInfo,
     activation_urls: list[str] | None = None,
 ) -> Registration:
-    """Upstream's registration steps (provision.md §12.2); safe to repeat."""
-    gateway.ensure_account(activation_urls or [], TERMS_URL, TERMS_HASH)
-    try:
-        twin_id = gateway.get_twin_by_pub_key(public_key)
-    except NotFoundError:
-        twin_id = gateway.create_twin("", b"")
+    """Upstream's registration steps (provision.md §12.2); safe to repeat.
+
+    ``gateway`` is the api-gateway zbus stub (or any `SubstrateGateway` implementation).
+    """
+    await gateway.ensure_account(activation_urls or [], TERMS_URL, TERMS_HASH)
+    twin_id, status = await gateway.get_twin_by_pub_key(public_key)
+    if status.code == ErrorCode.NOT_FOUND:
+        twin_id = await gateway.create_twin("", b"")
         log.info("created twin %d", twin_id)
+    else:
+        status.raise_for()
     wanted = Node(
         farm_id=info.farm_id, twin_id=twin_id, resources=info.resources,
         location=info.location, interfaces=info.interfaces, secure_boot=info.secure_boot,
@@ -60,18 +65,18 @@ def register(
         board_serial=OptionBoardSerial(has_value=bool(info.board_serial),
                                        as_value=info.board_serial),
     )
-    try:
-        node_id = gateway.get_node_by_twin_id(twin_id)
-    except NotFoundError:
-        node_id = gateway.create_node(wanted)
+    node_id, status = await gateway.get_node_by_twin_id(twin_id)
+    if status.code == ErrorCode.NOT_FOUND:
+        node_id = await gateway.create_node(wanted)
         log.info("registered node %d (twin %d)", node_id, twin_id)
         return Registration(node_id, twin_id, created=True, updated=False)
-    current = gateway.get_node(node_id)
+    node_id = unwrap((node_id, status))
+    current = await gateway.get_node(node_id)
     wanted.id = node_id
     if not current.virtualized:
         wanted.virtualized = False  # a node stored as non-virtualized stays so (upstream)
     if current.same_settable_fields(wanted):
         return Registration(node_id, twin_id, created=False, updated=False)
-    gateway.update_node(wanted)
+    await gateway.update_node(wanted)
     log.info("updated node %d", node_id)
     return Registration(node_id, twin_id, created=False, updated=True)

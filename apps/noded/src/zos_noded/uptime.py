@@ -14,14 +14,14 @@ log = logging.getLogger(__name__)
 REPORT_INTERVAL = 40 * 60
 
 
-def report_uptime(gateway: SubstrateGateway) -> bytes:
-    return gateway.update_node_uptime_v2(uptime_seconds(), int(time.time()))
+async def report_uptime(gateway: SubstrateGateway) -> bytes:
+    return await gateway.update_node_uptime_v2(uptime_seconds(), int(time.time()))
 
 
 async def uptime_loop(gateway: SubstrateGateway, interval: float = REPORT_INTERVAL) -> None:
     while True:
         try:
-            await asyncio.to_thread(report_uptime, gateway)
+            await report_uptime(gateway)
         except Exception as exc:  # the next report will try again
             log.warning("uptime report failed: %s", exc)
         await asyncio.sleep(interval)

@@ -154,6 +154,12 @@ def _node_power_target(args: argparse.Namespace, backend: ChainBackend) -> int:
     return 0
 
 
+def _ping(args: argparse.Namespace, backend: ChainBackend) -> int:
+    """Readiness check: exit 0 when the chain answers."""
+    print(f"block {backend.get_block()}")
+    return 0
+
+
 def _list(args: argparse.Namespace, backend: ChainBackend) -> int:
     what = args.what
     listings: dict[str, Callable[[], list[Any]]] = {
@@ -319,6 +325,8 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     p = leaf(node, "power-target", _node_power_target, "set a node's power target")
     p.add_argument("id", type=int)
     p.add_argument("target", choices=["up", "down"])
+
+    leaf(commands, "ping", _ping, "check that the chain answers (readiness probe)")
 
     p = leaf(commands, "list", _list, "list what is on the chain")
     p.add_argument("what", nargs="?", default="all",

@@ -13,6 +13,7 @@ Protocol (all JSON):
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import logging
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from functools import cache
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
@@ -238,3 +240,13 @@ class ChainServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def dev_node_url(state_dir: Path) -> str:
+    """The chain service URL of the development node whose state is ``state_dir``.
+
+    A loopback port derived from the state dir, so several development nodes on one machine
+    (tests) do not collide and every module computes the same URL without asking.
+    """
+    digest = hashlib.sha256(str(state_dir.resolve()).encode()).digest()
+    return f"http://127.0.0.1:{20000 + int.from_bytes(digest[:2], 'big') % 20000}"
