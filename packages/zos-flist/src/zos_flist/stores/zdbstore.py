@@ -11,6 +11,8 @@ import urllib.parse
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ..errors import BlockNotFoundError, StoreUnavailableError
 from .base import Store
@@ -27,8 +29,8 @@ class _NamespaceConnection(redis.Connection):
         self._zdb_namespace = zdb_namespace
         self._zdb_password = zdb_password
 
-    def on_connect(self) -> None:
-        super().on_connect()  # type: ignore[no-untyped-call]
+    def on_connect_check_health(self, check_health: bool = True) -> None:
+        super().on_connect_check_health(check_health)
         if self._zdb_namespace and self._zdb_namespace != "default":
             args = [self._zdb_namespace] + ([self._zdb_password] if self._zdb_password else [])
             self.send_command("SELECT", *args)  # type: ignore[no-untyped-call]
@@ -63,6 +65,7 @@ class ZdbStore(Store):
             "max_connections": POOL_SIZE,
             "socket_timeout": timeout,
             "socket_connect_timeout": timeout,
+            "retry": Retry(NoBackoff(), 1),  # fail fast: the router tries the next store
         }
         pool: redis.ConnectionPool
         if "unix_socket" in conf:
