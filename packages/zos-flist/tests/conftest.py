@@ -154,7 +154,7 @@ def snapshot(root: Path) -> dict[str, tuple[object, ...]]:
             if stat.S_ISREG(st.st_mode):
                 extra = hashlib.sha256(p.read_bytes()).hexdigest()
             elif stat.S_ISLNK(st.st_mode):
-                extra = os.readlink(p)
+                extra = str(p.readlink())
             elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
                 extra = st.st_rdev
             else:

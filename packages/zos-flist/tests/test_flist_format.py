@@ -37,7 +37,7 @@ def test_handmade_flist_reads_through_our_reader(handmade: Any, tmp_path: Path) 
         unpack(reader, out, router)
     for rel, content in handmade.files.items():
         assert (out / rel).read_bytes() == content
-    assert os.readlink(out / "link") == "etc/hello"
+    assert (out / "link").readlink() == Path("etc/hello")
     assert stat.S_ISFIFO((out / "fifo").lstat().st_mode)
     assert (out / "null").lstat().st_rdev == os.makedev(1, 3)
     # The reader never changes the file (its md5 is its identity).
