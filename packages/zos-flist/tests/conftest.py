@@ -80,7 +80,9 @@ def build_handmade_flist(tmp: Path, *, flat_store: bool = True) -> HandmadeFlist
     root = inode(0, "/", 4096, 16893)
     etc = inode(root, "etc", 4096, 16893)
     file(etc, "hello", b"hello world", "etc/hello")
-    big = bytes(range(256)) * 4096 + b"tail" * 1000  # 2 full-ish blocks + a tail
+    # 2 full blocks of distinct pseudo-random bytes + a tail
+    big = b"".join(hashlib.sha256(i.to_bytes(4, "big")).digest() for i in range(32768))
+    big += b"tail" * 1000
     file(root, "big.bin", big, "big.bin")
     file(root, "empty", b"", "empty")
     link = inode(root, "link", len(b"etc/hello"), 41471)

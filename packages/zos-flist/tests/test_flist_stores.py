@@ -21,15 +21,10 @@ from zos_flist.errors import (
     StoreUnavailableError,
     UnsupportedStoreError,
 )
-from zos_flist.stores import (
-    DirStore,
-    HTTPStore,
-    ZdbStore,
-    open_router,
-    open_store,
-    parse_route_spec,
-)
-from zos_flist.stores.zdbstore import parse_zdb_url
+from zos_flist.stores import open_router, open_store, parse_route_spec
+from zos_flist.stores.dirstore import DirStore
+from zos_flist.stores.httpstore import HTTPStore
+from zos_flist.stores.zdbstore import ZdbStore, parse_zdb_url
 
 
 def _free_port() -> int:

@@ -13,7 +13,6 @@ from .cache import BlockCache
 from .clone import clone
 from .errors import FlistError
 from .inspect import edit_tags, summary, tree_lines
-from .mount import DEFAULT_CACHE, mount
 from .pack import pack
 from .progress import Progress
 from .reader import FlistReader
@@ -55,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("mount", help="mount a .fl read-only with FUSE")
     p.add_argument("-m", "--meta", required=True, type=Path)
-    p.add_argument("-c", "--cache", type=Path, default=Path(DEFAULT_CACHE))
+    p.add_argument("-c", "--cache", type=Path, default=Path("/tmp/cache"))
     p.add_argument("-d", "--daemon", action="store_true", help="return once mounted")
     p.add_argument("-l", "--log", type=Path, default=None, help="daemon log file")
     p.add_argument("--rewrite", action="append", default=[], help="OLD_URL_PREFIX=NEW")
@@ -94,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
               f"{stats.blocks} blocks into {args.meta}")
         return 0
     if args.command == "mount":
+        from .mount import mount  # pyfuse3 and trio: only the mount needs them
+
         return mount(args.meta, args.target, args.cache, daemon=args.daemon,
                      log_file=args.log, rewrite=_pairs(args.rewrite, "rewrite"))
     with FlistReader(args.meta) as reader:

@@ -9,19 +9,16 @@ from collections.abc import Iterable, Mapping
 from ..errors import UnsupportedStoreError
 from ..reader import Route
 from .base import Store, strip_password
-from .dirstore import DirStore
-from .httpstore import HTTPStore
 from .router import NotRoutableError, RoutedStore, Router
-from .zdbstore import ZdbStore
+
+# The store implementations are imported on use: redis and httpx take most of a second to
+# import, which every `zos-flist` invocation would otherwise pay.
 
 __all__ = [
-    "DirStore",
-    "HTTPStore",
     "NotRoutableError",
     "RoutedStore",
     "Router",
     "Store",
-    "ZdbStore",
     "open_router",
     "open_store",
     "parse_route_spec",
@@ -36,10 +33,16 @@ def open_store(url: str) -> Store:
     """A store for ``url``; unknown schemes give ``unknown store type '<scheme>'``."""
     scheme = urllib.parse.urlsplit(url).scheme
     if scheme == "dir":
+        from .dirstore import DirStore
+
         return DirStore(url)
     if scheme in ("http", "https"):
+        from .httpstore import HTTPStore
+
         return HTTPStore(url)
     if scheme == "zdb":
+        from .zdbstore import ZdbStore
+
         return ZdbStore(url)
     if scheme in ("s3", "s3s", "s3+tls", "s3s+tls", "server"):
         raise UnsupportedStoreError(f"store type '{scheme}' is not supported by zos-flist")
