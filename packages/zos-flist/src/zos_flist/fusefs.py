@@ -30,6 +30,8 @@ OPEN_BLOCK_FILES = 5
 """How many cache files stay open between reads (upstream's LRU size)."""
 PREFETCH_BLOCKS = 2
 """How many blocks ahead of a read are fetched in the background."""
+KNOWN_BLOCKS = 65536
+"""How many cached block paths are remembered (about 6 MB of memory)."""
 
 
 @dataclass
@@ -48,6 +50,8 @@ class FlistFS(pyfuse3.Operations):
         self._next_fh = 1
         self._fds: OrderedDict[bytes, int] = OrderedDict()
         self._prefetching: set[bytes] = set()
+        self._known: OrderedDict[bytes, str] = OrderedDict()
+        """Blocks seen complete in the cache: their path (saves a stat per read)."""
         self.nursery: trio.Nursery | None = None
         self._prefetch_limit = trio.CapacityLimiter(2)
 
@@ -196,13 +200,22 @@ class FlistFS(pyfuse3.Operations):
             os.close(old)
         return fd
 
+    def _remember(self, block_id: bytes, path: str) -> None:
+        self._known[block_id] = path
+        if len(self._known) > KNOWN_BLOCKS:
+            self._known.popitem(last=False)
+
     async def _block_path(self, block: Block, size: int) -> str:
+        known = self._known.get(block.id)
+        if known is not None:
+            return known
         path = self.cache.cached(block, size)
         if path is None:
             try:
                 path = await trio.to_thread.run_sync(self.cache.ensure, block, size)
             except Exception:  # the cache logged the block id and the reason
                 raise pyfuse3.FUSEError(errno.EIO) from None
+        self._remember(block.id, str(path))
         return str(path)
 
     def _prefetch(self, f: OpenFile, index: int) -> None:
@@ -210,7 +223,10 @@ class FlistFS(pyfuse3.Operations):
             return
         for i in range(index + 1, min(index + 1 + PREFETCH_BLOCKS, len(f.blocks))):
             block, size = f.blocks[i], f.sizes[i]
-            if block.id in self._prefetching or self.cache.cached(block, size) is not None:
+            if block.id in self._known or block.id in self._prefetching:
+                continue
+            if self.cache.cached(block, size) is not None:
+                self._remember(block.id, str(self.cache.path_of(block.id)))
                 continue
             self._prefetching.add(block.id)
             self.nursery.start_soon(self._prefetch_one, block, size)
@@ -237,10 +253,17 @@ class FlistFS(pyfuse3.Operations):
             want = min(end - pos, BLOCK_SIZE - within)
             path = await self._block_path(block, f.sizes[index])
             try:
-                data = os.pread(self._fd(block.id, path), want, within)
+                fd = self._fd(block.id, path)
+            except FileNotFoundError:  # removed by the cache cleaner: fetch it again
+                self._known.pop(block.id, None)
+                path = await self._block_path(block, f.sizes[index])
+                fd = self._fd(block.id, path)
+            try:
+                data = os.pread(fd, want, within)
             except OSError as exc:
                 log.error("block %s: reading cache file %s: %s", block.id.hex(), path, exc)
                 self._fds.pop(block.id, None)
+                self._known.pop(block.id, None)
                 raise pyfuse3.FUSEError(errno.EIO) from None
             if len(data) != want:
                 log.error("block %s: cache file %s is short", block.id.hex(), path)
@@ -249,7 +272,7 @@ class FlistFS(pyfuse3.Operations):
             pos += want
         if off < end:
             self._prefetch(f, (end - 1) // BLOCK_SIZE)
-        return b"".join(parts)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def close_files(self) -> None:
         for fd in self._fds.values():

@@ -18,6 +18,8 @@ def _unescape(field: str) -> str:
 @dataclass(frozen=True)
 class MountEntry:
     target: str
+    device: str
+    """``major:minor`` of the mounted file system."""
     fstype: str
     source: str
     root: str
@@ -41,6 +43,7 @@ def list_mounts() -> list[MountEntry]:
             entries.append(
                 MountEntry(
                     target=_unescape(fields[4]),
+                    device=fields[2],
                     root=_unescape(fields[3]),
                     options=fields[5],
                     fstype=fields[sep + 1],
