@@ -18,6 +18,7 @@ from zos_gridtypes import (
     ValidationError,
     Workload,
     ZMount,
+    generate_mnemonic,
     mini_secret_from_mnemonic,
     node_upgrade_plan,
     signed_message,
@@ -185,6 +186,8 @@ def test_bad_secrets() -> None:
     with pytest.raises(ValidationError, match="invalid mnemonic"):
         mini_secret_from_mnemonic("bottom drive obey lake curtain smoke basket hold race")
     words = "bottom drive obey lake curtain smoke basket hold race lonely fit walk"
+    fresh = generate_mnemonic()
+    assert len(fresh.split()) == 12 and len(mini_secret_from_mnemonic(fresh)) == 32
     assert KeyPair.from_secret(words).public_key == KeyPair.from_mnemonic(words).public_key
     seed = "0x" + "11" * 32
     assert KeyPair.from_secret(seed).public_key == KeyPair.from_seed(b"\x11" * 32).public_key

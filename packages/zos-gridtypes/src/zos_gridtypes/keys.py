@@ -36,6 +36,11 @@ def mini_secret_from_mnemonic(words: str, password: str = "") -> bytes:
     return hashlib.pbkdf2_hmac("sha512", entropy, salt, 2048)[:32]
 
 
+def generate_mnemonic(strength: int = 128) -> str:
+    """A new random BIP39 English mnemonic (12 words for 128 bits of entropy)."""
+    return str(Mnemonic("english").generate(strength=strength))
+
+
 def ss58_address(public_key: bytes, prefix: int = 42) -> str:
     """The SS58 text of an account key (prefix 42: generic substrate, as the grid uses)."""
     if not 0 <= prefix < 16384:
