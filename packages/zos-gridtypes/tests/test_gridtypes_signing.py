@@ -237,3 +237,12 @@ def test_upgrade_errors() -> None:
     with pytest.raises(ValidationError) as e:
         node_upgrade_plan(ip_old, ip_new)
     assert str(e.value) == "workload 'ip' does not support upgrade: upgrade validation error"
+
+
+def test_contract_hash_check() -> None:
+    d = deployment((1, False, 1))
+    d.check_contract_hash(d.challenge_hash_hex())
+    d.check_contract_hash(d.challenge_hash_hex().encode())  # as stored on chain: ASCII text
+    with pytest.raises(ValidationError) as e:
+        d.check_contract_hash(d.challenge_hash_hex().upper())
+    assert str(e.value) == "contract hash does not match deployment hash"

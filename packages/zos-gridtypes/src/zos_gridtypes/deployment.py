@@ -249,6 +249,7 @@ class Deployment(GoModel):
     def attach_source(self, source: LazySource, path: tuple[str | int, ...]) -> None:
         for index, workload in enumerate(self.workloads):
             workload.attach_source(source, (*path, "workloads", index))
+
     metadata: str = ""
     description: str = ""
     expiration: Timestamp = 0
@@ -332,6 +333,21 @@ class Deployment(GoModel):
     def challenge_hash_hex(self, variant: NetworkLightVariant = "wg") -> str:
         """The 32 lowercase hex characters a client puts in the node contract."""
         return self.challenge_hash(variant).hex()
+
+    def check_contract_hash(
+        self, contract_hash: str | bytes, variant: NetworkLightVariant = "wg"
+    ) -> None:
+        """The node's check of the node contract's ``deployment_hash`` (32 hex characters).
+
+        Raises ``ValidationError("contract hash does not match deployment hash")``.
+        """
+        text = (
+            contract_hash.decode("utf-8", "replace")
+            if isinstance(contract_hash, bytes)
+            else contract_hash
+        )
+        if text != self.challenge_hash_hex(variant):
+            raise ValidationError("contract hash does not match deployment hash")
 
     # -- validation and capacity ------------------------------------------------------------
 
