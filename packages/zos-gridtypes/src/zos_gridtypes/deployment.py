@@ -6,7 +6,7 @@ import builtins
 import hashlib
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -20,6 +20,7 @@ from .units import Capacity
 from .workload_data import WORKLOAD_TYPES, NetworkLightVariant, WorkloadData
 
 if TYPE_CHECKING:
+    from .keys import KeyPair
     from .upgrade import UpgradeOp
 
 
@@ -203,9 +204,6 @@ class Signature(GoModel):
     signature_type: str = ""
 
 
-SignatureStyle = Literal["", "polka-wallet"]
-
-
 class SignatureRequirement(GoModel):
     """Who must sign the deployment, the weight needed, and the signatures given so far."""
 
@@ -380,11 +378,11 @@ class Deployment(GoModel):
 
     # -- signatures -------------------------------------------------------------------------
 
-    def sign(self, twin_id: int, secret: bytes, key_type: str = "ed25519") -> None:
+    def sign(self, twin_id: int, secret: bytes | KeyPair, key_type: str = "ed25519") -> None:
         """Sign the challenge hash as ``twin_id`` and store the signature (replacing any).
 
         ``secret`` is the 32-byte ed25519 seed, or for sr25519 the 32-byte mini-secret or
-        the 64-byte expanded secret key.
+        the 64-byte expanded secret key; or a :class:`KeyPair` (then ``key_type`` is its own).
         """
         from .signing import sign_deployment
 
