@@ -164,6 +164,8 @@ def test_hex_fields() -> None:
 
 def test_cidr_keeps_the_host_part_and_canonicalises() -> None:
     assert IPNet.parse("10.1.2.5/24").challenge_text() == "10.1.2.5/24"
+    assert IPNet.parse("10.1.2.5/024").challenge_text() == "10.1.2.5/24"  # Go's dtoi
+    assert IPNet.parse("10.1.2.5/0").challenge_text() == "10.1.2.5/0"
     assert IPNet.parse("2A02:1802:5E:0:0:0:0:0/64").challenge_text() == "2a02:1802:5e::/64"
     assert IPNet.parse("::ffff:10.0.0.1/120").challenge_text() == "10.0.0.1/24"
     assert str(IPNet.parse("")) == "" and IPNet.parse("").challenge_text() == "<nil>"

@@ -283,6 +283,7 @@ class StructCodec:
         self.static_defaults: dict[str, Any] = {}
         self.factories: list[tuple[str, Callable[[], Any]]] = []
         self.fast_kinds: list[str | int | None] = []
+        self.direct_decoders: list[Decoder | None] = []
         for attr, info in cls.model_fields.items():
             json_name = info.alias or attr
             decode, encode = _codec_for(info.annotation, info.metadata)
@@ -291,6 +292,7 @@ class StructCodec:
             fc = FieldCodec(attr, json_name, decode, encode, omit, nullable)
             self.fields.append(fc)
             self.fast_kinds.append(_fast_kind(info.annotation, info.metadata))
+            self.direct_decoders.append(None)
             self.exact[json_name] = fc
             self.folded.setdefault(fold_key(json_name), fc)
             if info.default_factory is None:
@@ -328,6 +330,10 @@ class StructCodec:
     def _compile(self) -> Callable[[list[tuple[str, Any]], dict[str, Any]], None]:
         """A decode loop specialised for this struct: exact keys of plain scalars are handled
         inline (the common case), everything else goes through :meth:`decode_one`."""
+        for i, info in enumerate(self.cls.model_fields.values()):
+            ann = info.annotation
+            if isinstance(ann, type) and issubclass(ann, GoModel):
+                self.direct_decoders[i] = ann.go_codec().decode_into
         lines = ["def decode_fields(pairs, values):", "    for key, value in pairs:"]
         env: dict[str, Any] = {
             "slow": self.decode_one,
@@ -342,7 +348,7 @@ class StructCodec:
             kind = self.fast_kinds[i]
             attr = repr(fc.attr)
             if kind is None:
-                env[f"d{i}"] = fc.decode
+                env[f"d{i}"] = self.direct_decoders[i] or fc.decode
                 env[f"f{i}"] = fc
                 lines.append("            try:")
                 lines.append(f"                new = d{i}(value, values.get({attr}))")
