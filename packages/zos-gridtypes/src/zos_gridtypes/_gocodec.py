@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from ._fastpath import fast_decode
 from ._gotypes import GoHex, GoName, GoTimestamp, GoUint, OmitEmpty
 from ._jsontext import Float, Obj, Plan, Raw, clean_text, fold_key, parse, to_text
 from .errors import ValidationError
@@ -645,15 +646,19 @@ class GoModel(BaseModel):
         by_name: bool | None = None,
     ) -> typing.Self:
         """Decode JSON text the way the Go node does; raises ``ValidationError``."""
-        text = to_text(json_data)
-        value = parse(text)
-        try:
-            model = cls.go_decode(value)
-        except DecodeError as e:
-            raise ValidationError(e.message(cls.go_type_name())) from None
-        if cls.raw_plan is not None:
-            model.attach_source(LazySource(text, cls.raw_plan), ())
-        return model
+        model = fast_decode(cls, json_data)  # the common case, in compiled code
+        if model is None:  # anything else (and every error): the exact decoder
+            text = to_text(json_data)
+            value = parse(text)
+            try:
+                model = cls.go_decode(value)
+            except DecodeError as e:
+                raise ValidationError(e.message(cls.go_type_name())) from None
+            if cls.raw_plan is not None:
+                model.attach_source(LazySource(text, cls.raw_plan), ())
+        elif cls.raw_plan is not None:
+            model.attach_source(LazySource(to_text(json_data), cls.raw_plan), ())
+        return typing.cast(typing.Self, model)
 
     def attach_source(self, source: LazySource, path: tuple[str | int, ...]) -> None:
         """Tell the raw ``data`` values where their exact text is (see ``LazySource``)."""

@@ -16,6 +16,7 @@ from ._jsontext import RAW, Plan
 from .errors import ValidationError
 from .names import deployment_id, name_error, unique_name, workload_id
 from .rawjson import LazySource, RawJSON
+from .signing import sign_deployment, verify_deployment
 from .units import Capacity
 from .workload_data import WORKLOAD_TYPES, NetworkLightVariant, WorkloadData
 
@@ -151,16 +152,18 @@ class Workload(GoModel):
         return typed  # type: ignore[no-any-return]
 
     def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
-        data = self.workload_data()
-        out += (str(self.version), self.name, self.type, self.metadata, self.description)
         # The data part depends only on the (immutable) raw data: computed once per variant.
-        cls = type(data)
-        rendered = self.data.cached_challenge(cls, variant)
+        # Once computed, the data is known to decode into its type, so it is not checked again.
+        raw = self.data
+        cls = WORKLOAD_TYPES.get(self.type)
+        rendered = raw.cached_challenge(cls, variant) if cls is not None else None
         if rendered is None:
+            data = self.workload_data()  # raises for an unknown type or bad data
             pieces: list[str] = []
             data.write_challenge(pieces, variant)
             rendered = "".join(pieces)
-            self.data.cache_challenge(cls, variant, rendered)
+            raw.cache_challenge(type(data), variant, rendered)
+        out += (str(self.version), self.name, self.type, self.metadata, self.description)
         out.append(rendered)
 
     def challenge(self, variant: NetworkLightVariant = "wg") -> bytes:
@@ -384,8 +387,6 @@ class Deployment(GoModel):
         ``secret`` is the 32-byte ed25519 seed, or for sr25519 the 32-byte mini-secret or
         the 64-byte expanded secret key; or a :class:`KeyPair` (then ``key_type`` is its own).
         """
-        from .signing import sign_deployment
-
         sign_deployment(self, twin_id, secret, key_type)
 
     def verify(
@@ -401,8 +402,6 @@ class Deployment(GoModel):
         ``require_all_listed_signers`` (the node's behaviour) every listed request must carry a
         valid signature; without it, unsigned non-required requests are skipped.
         """
-        from .signing import verify_deployment
-
         verify_deployment(self, public_key, require_all_listed_signers, variant)
 
     # -- updates ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from .keys import KeyPair, verify_signature
 from .workload_data import NetworkLightVariant
 
 if TYPE_CHECKING:
-    from .deployment import Deployment
+    from .deployment import Deployment, Signature
 
 POLKA_WALLET = "polka-wallet"
 
@@ -49,8 +49,6 @@ def verify_deployment(
     require_all_listed_signers: bool = True,
     variant: NetworkLightVariant = "wg",
 ) -> None:
-    from .deployment import Signature
-
     requirement = deployment.signature_requirement
     message = signed_message(deployment.challenge_hash(variant), requirement.signature_style)
     signatures: dict[int, Signature] = {}
@@ -70,6 +68,8 @@ def verify_deployment(
             if not require_all_listed_signers:
                 continue
             # The node verifies the empty signature (and fails): every listed twin must sign.
+            from .deployment import Signature
+
             signature = Signature(twin_id=request.twin_id)
         try:
             key = public_key(request.twin_id)

@@ -1,0 +1,310 @@
+"""A compiled fast path for decoding the common case of client JSON.
+
+The exact Go-like decoder (``_gocodec``) runs in Python and costs more than a signature check.
+Most documents a node receives are plain, though: every key spelled exactly as Go writes it,
+each key once, every value of its field's JSON type and in range, no ``null`` in place of a
+value, and workloads of known types. For those, pydantic-core parses the text and builds the
+very same models in one compiled call.
+
+The fast path only ever *accepts* a document the exact decoder decodes to the same models, and
+declines everything else (returns None), so the caller falls back to the exact decoder for any
+doubt, and every error message comes from the exact decoder. Declined in particular: a key in
+another case or unknown (Go folds case and ignores unknown keys), a duplicated key (Go merges
+repeated objects), ``null`` (Go keeps the previous value or resets), floats, negative or
+out-of-range integers, RFC 3339 timestamps, invalid UTF-8 or unpaired surrogates (the exact
+decoder substitutes U+FFFD), unknown workload types, workload ``data`` that does not decode into
+its type (the error is raised later, by ``valid()``), and a result ``data`` other than ``null``.
+
+The models built here match the exact decoder's byte for byte: the same field values (default
+values from the same factories), every field in ``model_fields_set``, no extra, and a workload's
+``data`` as lazily recovered raw text with its typed decoding already cached.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import types
+import typing
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from pydantic_core import SchemaValidator, core_schema
+
+from ._gotypes import GoHex, GoName, GoTimestamp, GoUint
+from .netaddr import IP, IPNet
+from .rawjson import RawJSON
+
+if TYPE_CHECKING:
+    from ._gocodec import GoModel
+
+CoreSchema = core_schema.CoreSchema
+
+
+class _Unsupported(Exception):
+    """The type has no fast path (its decoding is special): always use the exact decoder."""
+
+
+Fields = tuple[dict[str, Any], Any, set[str]]
+
+
+def _completer(raw_attrs: tuple[str, ...]) -> Callable[[Fields, Any], Fields]:
+    """The step after a model's fields are validated, as the exact decoder would leave them."""
+
+    def complete(fields: Fields, info: Any) -> Fields:
+        values, _, present = fields
+        info.context[0] += len(present)  # keys seen, for the duplicate check
+        for attr in raw_attrs:
+            if values[attr] is None:
+                values[attr] = RawJSON(None, None)  # what ``"data": null`` decodes to
+        # Every field is marked as set (absent ones hold their default), no extra.
+        return values, None, set(values)
+
+    return complete
+
+
+def _workload_complete(fields: Fields, info: Any) -> Fields:
+    # ``data`` was decoded into its type's model; keep it as raw JSON (its text recovered
+    # from the source when asked for) with that decoding cached, as ``workload_data`` would.
+    values, _, present = fields
+    info.context[0] += len(present)
+    typed = values["data"]
+    raw = RawJSON(None)
+    raw.cache(type(typed), typed)
+    values["data"] = raw
+    return values, None, set(values)
+
+
+def _count_map(value: dict[str, str], info: Any) -> dict[str, str]:
+    info.context[0] += len(value)
+    return value
+
+
+def _hex(text: str) -> bytes:
+    try:
+        return _decode_hex(text)
+    except Exception as e:  # the exact decoder's DecodeError
+        raise ValueError(str(e)) from None
+
+
+_CIDR4 = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})/(0|[1-9][0-9]?)")
+_V4_MAPPED_PREFIX = b"\x00" * 10 + b"\xff\xff"
+
+
+def _ipnet(text: str) -> IPNet:
+    """``IPNet.parse``, with its most common case (canonical IPv4 CIDR text) done first."""
+    m = _CIDR4.fullmatch(text)
+    if m is not None:
+        a, b, c, d, n = int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5])
+        if a < 256 and b < 256 and c < 256 and d < 256 and n <= 32:
+            return IPNet(_V4_MAPPED_PREFIX + bytes((a, b, c, d)), n, True, text)
+    return IPNet.parse(text)
+
+
+_STR = core_schema.str_schema(strict=True)
+_BOOL = core_schema.bool_schema(strict=True)
+
+
+def _after(function: Callable[[Any], Any], schema: CoreSchema) -> CoreSchema:
+    return core_schema.no_info_after_validator_function(function, schema)
+
+
+class _SchemaBuilder:
+    """pydantic-core schemas mirroring ``_gocodec``'s decoders, restricted to the plain case."""
+
+    def __init__(self) -> None:
+        self.schemas: dict[type[Any], CoreSchema] = {}
+        self.classes: set[type[Any]] = set()
+
+    def field(self, annotation: Any, metadata: list[Any]) -> CoreSchema:
+        for m in metadata:
+            if isinstance(m, GoUint):
+                return core_schema.int_schema(strict=True, ge=0, le=(1 << m.bits) - 1)
+            if isinstance(m, GoTimestamp):
+                return core_schema.int_schema(strict=True, ge=-(2**63), le=2**63 - 1)
+            if isinstance(m, GoHex):
+                return _after(_hex, _STR)
+            if isinstance(m, GoName):
+                return _STR
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin is typing.Annotated:
+            return self.field(args[0], list(args[1:]))
+        if origin in (types.UnionType, typing.Union):
+            inner = [a for a in args if a is not type(None)]
+            if len(inner) == 1:
+                return self.field(inner[0], [])  # null is declined: Go's rules differ
+            raise _Unsupported(annotation)
+        if origin is list:
+            return core_schema.list_schema(self.field(args[0], []), strict=True)
+        if origin is dict and args == (str, str):
+            return core_schema.with_info_after_validator_function(
+                _count_map, core_schema.dict_schema(_STR, _STR, strict=True)
+            )
+        if annotation is str:
+            return _STR
+        if annotation is bool:
+            return _BOOL
+        if annotation is IPNet:
+            return _after(_ipnet, _STR)
+        if annotation is IP:
+            return _after(IP.parse, _STR)
+        if annotation is RawJSON:
+            return core_schema.none_schema()  # made RawJSON by the model's completer
+        if isinstance(annotation, type) and _is_go_model(annotation):
+            return self.model(annotation)
+        raise _Unsupported(annotation)
+
+    def model(self, cls: type[GoModel]) -> CoreSchema:
+        # Inlined, not referenced: no type is recursive, and references cost a recursion
+        # guard per value.
+        schema = self.schemas.get(cls)
+        if schema is None:
+            from ._gocodec import GoModel
+
+            if cls.go_decode.__func__ is not GoModel.go_decode.__func__:  # type: ignore[attr-defined]
+                raise _Unsupported(cls)  # decoding has its own rules
+            if cls.__name__ == "Workload" and cls.__module__.endswith(".deployment"):
+                schema = self.workload(cls)
+            else:
+                raw_attrs = tuple(
+                    attr for attr, info in cls.model_fields.items() if info.annotation is RawJSON
+                )
+                complete = core_schema.with_info_after_validator_function(
+                    _completer(raw_attrs), self.fields(cls, {})
+                )
+                schema = core_schema.model_schema(cls, complete)
+            self.schemas[cls] = schema
+        return schema
+
+    def fields(self, cls: type[GoModel], override: dict[str, CoreSchema]) -> CoreSchema:
+        from ._gocodec import _fast_factory
+
+        fields: dict[str, core_schema.ModelField] = {}
+        for attr, info in cls.model_fields.items():
+            json_name = info.alias or attr
+            schema = override.get(attr)
+            if schema is None:
+                schema = self.field(info.annotation, info.metadata)
+                if info.default_factory is None:
+                    schema = core_schema.with_default_schema(schema, default=info.default)
+                else:
+                    factory = _fast_factory(info.annotation, info.default_factory)
+                    schema = core_schema.with_default_schema(schema, default_factory=factory)
+            fields[attr] = core_schema.model_field(
+                schema, validation_alias=json_name if json_name != attr else None
+            )
+        return core_schema.model_fields_schema(
+            fields, extra_behavior="forbid", model_name=cls.__name__
+        )
+
+    def workload(self, cls: type[GoModel]) -> CoreSchema:
+        """A workload: its ``type`` selects the model its ``data`` must decode into."""
+        from .workload_data import WORKLOAD_TYPES
+
+        choices: dict[str, CoreSchema] = {}
+        for type_name, data_cls in WORKLOAD_TYPES.items():
+            try:
+                data = self.model(data_cls)
+            except _Unsupported:
+                continue
+            override = {"type": core_schema.literal_schema([type_name]), "data": data}
+            complete = core_schema.with_info_after_validator_function(
+                _workload_complete, self.fields(cls, override)
+            )
+            choices[type_name] = core_schema.model_schema(cls, complete)
+        return core_schema.tagged_union_schema(choices, "type", strict=True)
+
+
+def _is_go_model(cls: type[Any]) -> bool:
+    from ._gocodec import GoModel
+
+    return issubclass(cls, GoModel)
+
+
+_validators: dict[type[Any], SchemaValidator | None] = {}
+_decode_hex: Callable[[str], bytes]  # set with the first validator (import cycle)
+_LOCK = threading.Lock()
+
+
+def _validator(cls: type[GoModel]) -> SchemaValidator | None:
+    if cls in _validators:
+        return _validators[cls]
+    global _decode_hex
+    from ._gocodec import decode_hex
+
+    _decode_hex = decode_hex
+    builder = _SchemaBuilder()
+    validator: SchemaValidator | None
+    try:
+        top = builder.model(cls)
+    except _Unsupported:
+        validator = None
+    else:
+        # pydantic-core reuses a complete model class's own validator (its keyword
+        # construction schema) for any model schema of that class; these schemas must be
+        # used instead, so the classes are shown as incomplete while the validator is built.
+        classes = [c for c in builder.schemas if c.__dict__.get("__pydantic_complete__")]
+        with _LOCK:
+            try:
+                for c in classes:
+                    type.__setattr__(c, "__pydantic_complete__", False)
+                validator = SchemaValidator(top)
+            finally:
+                for c in classes:
+                    type.__setattr__(c, "__pydantic_complete__", True)
+    _validators[cls] = validator
+    return validator
+
+
+def fast_decode(cls: type[GoModel], json_data: str | bytes | bytearray) -> Any:
+    """``cls`` decoded from ``json_data`` when the document is plain; None to decline.
+
+    Returns the model without its raw-text source attached (the caller attaches it).
+    """
+    validator = _validators.get(cls, False)
+    if validator is False:
+        validator = _validator(cls)
+    if validator is None:
+        return None
+    try:
+        data = json_data if isinstance(json_data, bytes) else _to_bytes(json_data)
+        keys = _key_count(data)
+        if keys is None:
+            return None
+        seen = [0]
+        model = validator.validate_json(data, context=seen)  # type: ignore[union-attr]
+    except Exception:  # any doubt: the exact decoder decides (and words the error)
+        return None
+    # pydantic-core keeps one of a repeated key; Go applies each in turn (merging objects).
+    return model if seen[0] == keys else None
+
+
+_SPACED_KEY = re.compile(rb'"[ \t\n\r]+:')
+
+
+def _key_count(data: bytes) -> int | None:
+    """How many object keys the JSON text holds, or None when that is not simply counted.
+
+    Every key ends with ``":`` (whitespace before the colon: declined). Within strings a quote
+    is escaped, so ``\\":`` is not a key's end, unless the backslash is itself escaped: text
+    with an escaped backslash is declined. Compared with the distinct keys the models used,
+    this finds a repeated key anywhere in the document.
+    """
+    # (Each scan costs about a microsecond: single bytes first, the rest only when needed.)
+    escaped = 0
+    if b"\\" in data:
+        if b"\\\\" in data:
+            return None
+        escaped = data.count(b'\\":')
+    if (
+        b"\n" in data or b"\r" in data or b"\t" in data or b" :" in data
+    ) and _SPACED_KEY.search(data) is not None:
+        return None
+    return data.count(b'":') - escaped
+
+
+def _to_bytes(json_data: str | bytes | bytearray | memoryview) -> bytes:
+    if isinstance(json_data, str):
+        return json_data.encode()  # unpaired surrogates raise: declined
+    return bytes(json_data)
