@@ -87,7 +87,8 @@ def _hex(text: str) -> bytes:
         raise ValueError(str(e)) from None
 
 
-_CIDR4 = re.compile(r"(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})\.(0|[1-9][0-9]{0,2})/(0|[1-9][0-9]?)")
+_OCTET = r"(0|[1-9][0-9]{0,2})"
+_CIDR4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}/(0|[1-9][0-9]?)")
 _V4_MAPPED_PREFIX = b"\x00" * 10 + b"\xff\xff"
 
 

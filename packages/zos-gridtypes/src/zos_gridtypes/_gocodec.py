@@ -648,17 +648,23 @@ class GoModel(BaseModel):
         """Decode JSON text the way the Go node does; raises ``ValidationError``."""
         model = fast_decode(cls, json_data)  # the common case, in compiled code
         if model is None:  # anything else (and every error): the exact decoder
-            text = to_text(json_data)
-            value = parse(text)
-            try:
-                model = cls.go_decode(value)
-            except DecodeError as e:
-                raise ValidationError(e.message(cls.go_type_name())) from None
-            if cls.raw_plan is not None:
-                model.attach_source(LazySource(text, cls.raw_plan), ())
-        elif cls.raw_plan is not None:
+            return cls.exact_validate_json(json_data)
+        if cls.raw_plan is not None:
             model.attach_source(LazySource(to_text(json_data), cls.raw_plan), ())
         return typing.cast(typing.Self, model)
+
+    @classmethod
+    def exact_validate_json(cls, json_data: str | bytes | bytearray) -> typing.Self:
+        """``model_validate_json`` without the fast path: the Go-like decoder for any input."""
+        text = to_text(json_data)
+        value = parse(text)
+        try:
+            model = cls.go_decode(value)
+        except DecodeError as e:
+            raise ValidationError(e.message(cls.go_type_name())) from None
+        if cls.raw_plan is not None:
+            model.attach_source(LazySource(text, cls.raw_plan), ())
+        return model
 
     def attach_source(self, source: LazySource, path: tuple[str | int, ...]) -> None:
         """Tell the raw ``data`` values where their exact text is (see ``LazySource``)."""
