@@ -33,7 +33,7 @@ from pydantic_core import SchemaValidator, core_schema
 
 from ._gotypes import GoHex, GoName, GoTimestamp, GoUint
 from .netaddr import IP, IPNet
-from .rawjson import RawJSON
+from .rawjson import LazySource, RawJSON
 
 if TYPE_CHECKING:
     from ._gocodec import GoModel
@@ -67,11 +67,18 @@ def _workload_complete(fields: Fields, info: Any) -> Fields:
     # ``data`` was decoded into its type's model; keep it as raw JSON (its text recovered
     # from the source when asked for) with that decoding cached, as ``workload_data`` would.
     values, _, present = fields
-    info.context[0] += len(present)
+    context = info.context
+    context[0] += len(present)
     typed = values["data"]
     raw = RawJSON(None)
     raw.cache(type(typed), typed)
     values["data"] = raw
+    source = context[1]
+    if source is not None:  # a deployment's workloads, validated in order
+        index = context[2]
+        context[2] = index + 1
+        raw.attach(source, ("workloads", index, "data"))
+        values["result"].data.attach(source, ("workloads", index, "result", "data"))
     return values, None, set(values)
 
 
@@ -224,17 +231,22 @@ def _is_go_model(cls: type[Any]) -> bool:
 
 
 _validators: dict[type[Any], SchemaValidator | None] = {}
-_decode_hex: Callable[[str], bytes]  # set with the first validator (import cycle)
+# Set with the first validator (import cycle): the hex decoder, and the class whose workloads
+# are attached to their source while they are validated.
+_decode_hex: Callable[[str], bytes]
+_deployment_class: type[Any] | None = None
 _LOCK = threading.Lock()
 
 
 def _validator(cls: type[GoModel]) -> SchemaValidator | None:
     if cls in _validators:
         return _validators[cls]
-    global _decode_hex
+    global _decode_hex, _deployment_class
     from ._gocodec import decode_hex
+    from .deployment import Deployment
 
     _decode_hex = decode_hex
+    _deployment_class = Deployment
     builder = _SchemaBuilder()
     validator: SchemaValidator | None
     try:
@@ -268,17 +280,24 @@ def fast_decode(cls: type[GoModel], json_data: str | bytes | bytearray) -> Any:
         validator = _validator(cls)
     if validator is None:
         return None
+    plan = cls.raw_plan
     try:
         data = json_data if isinstance(json_data, bytes) else _to_bytes(json_data)
         keys = _key_count(data)
         if keys is None:
             return None
-        seen = [0]
-        model = validator.validate_json(data, context=seen)  # type: ignore[union-attr]
+        source = LazySource(data, plan) if plan is not None else None
+        # [keys seen, the source when the workload step attaches it, next workload index]
+        context = [0, source if cls is _deployment_class else None, 0]
+        model = validator.validate_json(data, context=context)  # type: ignore[union-attr]
     except Exception:  # any doubt: the exact decoder decides (and words the error)
         return None
     # pydantic-core keeps one of a repeated key; Go applies each in turn (merging objects).
-    return model if seen[0] == keys else None
+    if context[0] != keys:
+        return None
+    if source is not None and context[1] is None:
+        model.attach_source(source, ())
+    return model
 
 
 _SPACED_KEY = re.compile(rb'"[ \t\n\r]+:')

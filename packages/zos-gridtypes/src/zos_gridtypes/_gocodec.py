@@ -649,8 +649,6 @@ class GoModel(BaseModel):
         model = fast_decode(cls, json_data)  # the common case, in compiled code
         if model is None:  # anything else (and every error): the exact decoder
             return cls.exact_validate_json(json_data)
-        if cls.raw_plan is not None:
-            model.attach_source(LazySource(to_text(json_data), cls.raw_plan), ())
         return typing.cast(typing.Self, model)
 
     @classmethod

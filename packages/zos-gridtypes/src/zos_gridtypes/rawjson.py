@@ -25,7 +25,8 @@ class LazySource:
 
     __slots__ = ("_tree", "plan", "text")
 
-    def __init__(self, text: str, plan: Plan) -> None:
+    def __init__(self, text: str | bytes, plan: Plan) -> None:
+        # Bytes are decoded like any input (``to_text``) only if the text is ever needed.
         self.text = text
         self.plan = plan
         self._tree: Any = _UNPARSED
