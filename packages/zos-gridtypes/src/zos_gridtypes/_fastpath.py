@@ -313,10 +313,12 @@ def _key_count(data: bytes) -> int | None:
     """
     # (Each scan costs about a microsecond: single bytes first, the rest only when needed.)
     escaped = 0
-    if b"\\" in data:
-        if b"\\\\" in data:
-            return None
-        escaped = data.count(b'\\":')
+    if b"\\" in data:  # few backslashes: split at them (memchr) rather than scan twice
+        for piece in data.split(b"\\")[1:]:
+            if not piece:
+                return None  # an escaped backslash
+            if piece[:2] == b'":':
+                escaped += 1
     if (
         b"\n" in data or b"\r" in data or b"\t" in data or b" :" in data
     ) and _SPACED_KEY.search(data) is not None:
