@@ -291,3 +291,52 @@ def test_text_level_changes(seed: int, rnd: Any, change: str) -> None:
 @given(json_values)
 def test_arbitrary_documents(value: Any) -> None:
     agree(json.dumps(value))
+
+
+def agree_model(cls: type[GoModel], raw: str) -> bool:
+    """``agree`` for any model class decoded on its own (a workload, its data, a result)."""
+    taken = fast_decode(cls, raw) is not None
+    try:
+        exact = cls.exact_validate_json(raw)
+    except ValidationError as e:
+        assert not taken, "fast path accepted what the exact decoder rejects"
+        with pytest.raises(ValidationError) as again:
+            cls.model_validate_json(raw)
+        assert str(again.value) == str(e)
+        return False
+    got = cls.model_validate_json(raw)
+    assert_same(got, exact, cls.__name__)
+    assert got.model_dump_json() == exact.model_dump_json()
+    return taken
+
+
+WORKLOADS = [w for doc in SEEDS for w in (doc.get("workloads") or [])]
+
+
+@SETTINGS
+@given(
+    st.sampled_from(WORKLOADS),
+    st.sampled_from([None, "version", "data", "result", "type"]),
+    json_values,
+)
+def test_workloads_and_their_data_alone(workload: Any, field: str | None, value: Any) -> None:
+    from zos_gridtypes import WORKLOAD_TYPES, Result, Workload
+
+    doc = copy.deepcopy(workload)
+    if field is not None:
+        doc[field] = value
+    agree_model(Workload, compact(doc))
+    data_cls = WORKLOAD_TYPES.get(workload["type"])
+    if data_cls is not None:
+        agree_model(data_cls, compact(doc.get("data")))
+    agree_model(Result, compact(doc.get("result")))
+
+
+def test_plain_workloads_take_the_fast_path() -> None:
+    from zos_gridtypes import WORKLOAD_TYPES, Workload
+
+    for workload in WORKLOADS[:8]:
+        raw = Workload.exact_validate_json(compact(workload)).model_dump_json()
+        assert agree_model(Workload, raw), raw[:80]
+        data = Workload.model_validate_json(raw).workload_data()
+        assert agree_model(WORKLOAD_TYPES[workload["type"]], data.model_dump_json())
