@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-
 import zos_zbus as zbus
 from zos_chain.api import Location, SubstrateGateway, base58_decode
 from zos_chain.client import ChainClient
@@ -23,6 +21,7 @@ from zos_noded.events import EventForwarder
 from zos_noded.monitor import NodeMonitor, RegistrationState, UptimeMonitor
 from zos_noded.registration import NodeInfo, register
 from zos_noded.uptime import uptime_loop
+from zos_zbus.events import EventProducer
 
 log = logging.getLogger("noded")
 
@@ -76,14 +75,6 @@ async def retry_forever(what: str, call: Any) -> Any:
             delay = min(delay * 2, MAX_BACKOFF)
 
 
-def redis_of(broker: str) -> Redis:
-    if broker.startswith("unix://"):
-        return Redis(unix_socket_path=broker.removeprefix("unix://"))
-    host_port = broker.removeprefix("tcp://").rsplit("@", 1)[-1]
-    hostname, _, port = host_port.partition(":")
-    return Redis(host=hostname, port=int(port or 6379))
-
-
 async def run(args: argparse.Namespace) -> None:
     root = Path(args.root)
     registrar = RegistrationState()
@@ -117,8 +108,9 @@ async def run(args: argparse.Namespace) -> None:
             tasks = [uptime_loop(gateway)]
             if args.chain_url and registrar.node is not None:
                 farm = await identity.farm_id()
-                forwarder = EventForwarder(ChainClient(args.chain_url), redis_of(args.broker),
-                                           registrar.node, farm, root / "events.position")
+                forwarder = EventForwarder(ChainClient(args.chain_url),
+                                           EventProducer(args.broker), registrar.node, farm,
+                                           root / "events.position")
                 tasks.append(forwarder.run())
             await asyncio.gather(*tasks)
 
