@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
 from typing import Any, Literal, NoReturn, Self, TypeVar, cast
@@ -29,6 +28,7 @@ from .errors import (
 )
 from .interface import MethodSpec, method_of, spec_of
 from .protocol import ObjectID, Request, Response, parse_response, status_object
+from .resp import RespError, RespPool
 from .status import Status
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class Client:
         self.timeout = timeout
         self._pool = self.broker.pool(max_connections)
         self._redis = aioredis.Redis(connection_pool=self._pool)
+        self._calls = RespPool(self.broker, max_connections)
         self._stub_classes: dict[type, type] = {}
 
     async def __aenter__(self) -> Self:
@@ -74,6 +75,7 @@ class Client:
         await self.close()
 
     async def close(self) -> None:
+        self._calls.close()
         await self._redis.aclose()
         await self._pool.disconnect()
 
@@ -164,10 +166,10 @@ class Client:
             async with asyncio.timeout(timeout + 2.0):
                 reply = await self._roundtrip(queue, payload, request.reply_to, timeout)
                 if reply is None:
-                    removed = await self._redis.lrem(queue, 1, payload)  # type: ignore[arg-type]
+                    removed = await self._withdraw(queue, payload)
         except TimeoutError:
             raise CallTimeout(f"{what}: redis did not answer within {timeout + 2.0:g}s") from None
-        except redis_errors.ResponseError as exc:
+        except RespError as exc:
             raise ProtocolError(f"{what}: redis refused the request: {exc}") from None
         except _REDIS_DOWN as exc:
             raise BusUnavailable(f"{what}: broker {self.broker.url} unavailable: {exc}") from None
@@ -192,30 +194,35 @@ class Client:
         timeout: float,  # noqa: ASYNC109
     ) -> bytes | None:
         # RPUSH and BLPOP go out in one write: one round trip to redis instead of two.
-        conn = await self._pool.get_connection()  # type: ignore[no-untyped-call]
+        conn = await self._calls.acquire()
+        futures: list[asyncio.Future[Any]] = []
         try:
-            await conn.send_packed_command(
-                conn.pack_commands(
-                    [("RPUSH", queue, payload), ("BLPOP", reply_key, f"{max(timeout, 0.001):.3f}")]
-                )
+            futures = conn.send(
+                (b"RPUSH", queue, payload), (b"BLPOP", reply_key, f"{max(timeout, 0.001):.3f}")
             )
-            pushed_error: Exception | None = None
-            try:
-                await conn.read_response()
-            except redis_errors.ResponseError as exc:
-                pushed_error = exc
-            reply = await conn.read_response(timeout=math.inf)
-            if pushed_error is not None:
-                raise pushed_error
+            await futures[0]
+            reply = await futures[1]
         except BaseException:
-            # A half-read connection must not go back into the pool.
-            await conn.disconnect()
+            # A connection left inside a blocking command is never reused.
+            for future in futures:
+                future.cancel()
+            self._calls.release(conn, discard=True)
             raise
-        finally:
-            await self._pool.release(conn)
+        self._calls.release(conn)
         if reply is None:
             return None
         return cast(bytes, reply[1])
+
+    async def _withdraw(self, queue: str, payload: bytes) -> int:
+        """Remove a request nobody popped, so it never runs after its caller gave up."""
+        conn = await self._calls.acquire()
+        clean = False
+        try:
+            removed = await conn.execute(b"LREM", queue, 1, payload)
+            clean = True
+        finally:
+            self._calls.release(conn, discard=not clean)
+        return int(removed)
 
 
 def _raise_for(response: Response) -> None:
