@@ -327,3 +327,18 @@ def test_registering_is_checked(zbus_broker: str) -> None:
         zbus.interface(module="x", object="zbus", version="1.0")(type("Reserved", (), {}))
     with pytest.raises(ValueError, match="invalid number of workers"):
         zbus.Server("server", zbus_broker, workers=0)
+
+
+async def test_a_cancelled_call_is_withdrawn(zbus_broker: str, raw: aioredis.Redis) -> None:
+    async with zbus.Client(zbus_broker, timeout=5) as client:
+        call = asyncio.create_task(client.stub(Calculator).add(1.0, 2.0))
+        await asyncio.sleep(0.1)
+        assert await raw.llen(CALC_QUEUE) == 1
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await asyncio.sleep(0.1)
+        assert await raw.llen(CALC_QUEUE) == 0
+        # the client still works afterwards
+        async with running(example_server.build(zbus_broker)):
+            assert await client.stub(Calculator).add(1.0, 2.0) == 3.0

@@ -64,6 +64,7 @@ class Client:
         self._pool = self.broker.pool(max_connections)
         self._redis = aioredis.Redis(connection_pool=self._pool)
         self._calls = RespPool(self.broker, max_connections)
+        self._background: set[asyncio.Task[Any]] = set()
         self._stub_classes: dict[type, type] = {}
 
     async def __aenter__(self) -> Self:
@@ -167,6 +168,12 @@ class Client:
                 reply = await self._roundtrip(queue, payload, request.reply_to, timeout)
                 if reply is None:
                     removed = await self._withdraw(queue, payload)
+        except asyncio.CancelledError:
+            # The caller gave up: withdraw the request if no server took it yet.
+            task = asyncio.create_task(self._withdraw_quietly(queue, payload))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            raise
         except TimeoutError:
             raise CallTimeout(f"{what}: redis did not answer within {timeout + 2.0:g}s") from None
         except RespError as exc:
@@ -212,6 +219,11 @@ class Client:
         if reply is None:
             return None
         return cast(bytes, reply[1])
+
+    async def _withdraw_quietly(self, queue: str, payload: bytes) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2.0):
+                await self._withdraw(queue, payload)
 
     async def _withdraw(self, queue: str, payload: bytes) -> int:
         """Remove a request nobody popped, so it never runs after its caller gave up."""
