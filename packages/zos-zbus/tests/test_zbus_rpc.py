@@ -342,3 +342,21 @@ async def test_a_cancelled_call_is_withdrawn(zbus_broker: str, raw: aioredis.Red
         # the client still works afterwards
         async with running(example_server.build(zbus_broker)):
             assert await client.stub(Calculator).add(1.0, 2.0) == 3.0
+
+
+async def test_stop_within_a_second_even_with_a_call_in_flight(
+    zbus_broker: str, bus: zbus.Client
+) -> None:
+    server = example_server.build(zbus_broker)
+    task = asyncio.create_task(server.run())
+    await asyncio.sleep(0.05)
+    call = asyncio.create_task(bus.stub(Utils).sleep(timedelta(seconds=10)))
+    await asyncio.sleep(0.2)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    server.stop()
+    await asyncio.wait_for(task, 2)
+    assert loop.time() - start < 1.0
+    # the caller is told instead of waiting for its deadline
+    with pytest.raises(zbus.ProtocolError, match=r"Sleep\(\) paniced: server shutting down"):
+        await asyncio.wait_for(call, 2)
