@@ -18,7 +18,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgpack  # type: ignore[import-untyped]
 import pydantic
@@ -644,7 +644,14 @@ class StructCodec(Codec):
         if self._is_pydantic:
             model = typing.cast(type[pydantic.BaseModel], self.cls)
             return model.model_construct(**kwargs)
-        return self.cls(**kwargs)
+        late = {name: kwargs.pop(name) for name in self._no_init() if name in kwargs}
+        value = self.cls(**kwargs)
+        for name, v in late.items():  # init=False fields: set after construction
+            object.__setattr__(value, name, v)
+        return value
+
+    def _no_init(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self.cls) if not f.init]
 
     def zero(self) -> Any:
         kwargs: dict[str, Any] = {}
@@ -722,6 +729,13 @@ def _resolve(tp: Any) -> Codec:
         return codec_for(tp.__supertype__)
     if tp in _SIMPLE:
         return _SIMPLE[tp]
+    if origin is Literal:
+        values = get_args(tp)
+        if all(isinstance(v, str) for v in values):
+            return _SIMPLE[str]
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            return _SIMPLE[int]
+        raise InterfaceError(f"unsupported literal {tp!r}: all values must be str or all int")
     if origin in (Union, types.UnionType):
         members = [a for a in get_args(tp) if a is not type(None)]
         if len(members) == 1 and len(get_args(tp)) == 2:
