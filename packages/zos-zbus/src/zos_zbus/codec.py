@@ -730,10 +730,10 @@ def _resolve(tp: Any) -> Codec:
     if tp in _SIMPLE:
         return _SIMPLE[tp]
     if origin is Literal:
-        values = get_args(tp)
-        if all(isinstance(v, str) for v in values):
+        literals = get_args(tp)
+        if all(isinstance(v, str) for v in literals):
             return _SIMPLE[str]
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in literals):
             return _SIMPLE[int]
         raise InterfaceError(f"unsupported literal {tp!r}: all values must be str or all int")
     if origin in (Union, types.UnionType):
