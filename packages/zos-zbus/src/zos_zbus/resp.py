@@ -56,7 +56,11 @@ class RespConnection(asyncio.Protocol):
             assert broker.host is not None
             _, conn = await loop.create_connection(cls, broker.host, broker.port)
         if broker.password:
-            await conn.execute("AUTH", broker.password)
+            try:
+                await conn.execute("AUTH", broker.password)
+            except RespError as exc:
+                conn.close()
+                raise ConnectionError(f"redis refused the password: {exc}") from None
         return conn
 
     # asyncio.Protocol -----------------------------------------------------------------------
