@@ -41,3 +41,10 @@ async def test_password_protected_broker(tmp_path_factory: pytest.TempPathFactor
         finally:
             server.stop()
             await task
+
+
+@pytest.mark.real
+async def test_shared_redis_fixture(zbus_shared_broker: str) -> None:
+    async with zbus.Client(zbus_shared_broker, timeout=1) as bus:
+        with pytest.raises(zbus.CallTimeout):
+            await bus.status("nobody-shared", timeout=0.1)
