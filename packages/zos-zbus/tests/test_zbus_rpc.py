@@ -360,3 +360,20 @@ async def test_stop_within_a_second_even_with_a_call_in_flight(
     # the caller is told instead of waiting for its deadline
     with pytest.raises(zbus.ProtocolError, match=r"Sleep\(\) paniced: server shutting down"):
         await asyncio.wait_for(call, 2)
+
+
+async def test_a_busy_object_does_not_starve_the_others(
+    zbus_broker: str, bus: zbus.Client, raw: aioredis.Redis
+) -> None:
+    server = zbus.Server("server", zbus_broker)
+    server.register(example_server.UtilsImpl())  # utils first: BLPOP would always prefer it
+    server.register(example_server.CalculatorImpl())
+    sleep = zbus.encode(timedelta(milliseconds=40), zbus.Duration)
+    for _ in range(10):  # 400 ms of work queued on utils@1.0
+        request = Request(ObjectID("utils", "1.0"), "Sleep", [sleep])
+        await raw.rpush("server.utils@1.0", request.encode())
+    async with running(server):
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        assert await bus.stub(Calculator).add(1.0, 1.0) == 2.0
+        assert loop.time() - start < 0.2, "the calculator waited for the whole utils backlog"
