@@ -12,10 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
-from typing import Any, Literal, NoReturn, Self, TypeVar, cast
-
-import redis.asyncio as aioredis
-import redis.exceptions as redis_errors
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, TypeVar, cast
 
 from .broker import DEFAULT_BROKER, Broker
 from .codec import codec_for, decode_with, unpack
@@ -31,6 +28,9 @@ from .protocol import ObjectID, Request, Response, parse_response, status_object
 from .resp import RespError, RespPool
 from .status import Status
 
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
 log = logging.getLogger(__name__)
 
 I = TypeVar("I")  # noqa: E741
@@ -41,7 +41,13 @@ DEFAULT_TIMEOUT = 30.0
 
 DropPolicy = Literal["keep_latest", "drop_new"]
 
-_REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+
+def _redis_down() -> tuple[type[BaseException], ...]:
+    """redis-py's connection errors (imported late: the call path does not need redis-py,
+    and the readiness probe ``zbus status`` should start fast)."""
+    import redis.exceptions as redis_errors
+
+    return (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
 class Client:
@@ -61,8 +67,8 @@ class Client:
             raise ValueError("a zbus call needs a positive timeout")
         self.broker = Broker.parse(broker)
         self.timeout = timeout
-        self._pool = self.broker.pool(max_connections)
-        self._redis = aioredis.Redis(connection_pool=self._pool)
+        self._max_connections = max_connections
+        self._redis: aioredis.Redis | None = None
         self._calls = RespPool(self.broker, max_connections)
         self._background: set[asyncio.Task[Any]] = set()
         self._stub_classes: dict[type, type] = {}
@@ -77,12 +83,16 @@ class Client:
 
     async def close(self) -> None:
         self._calls.close()
-        await self._redis.aclose()
-        await self._pool.disconnect()
+        if self._redis is not None:
+            await self._redis.aclose()
+            await self._redis.connection_pool.disconnect()
+            self._redis = None
 
     @property
     def redis(self) -> aioredis.Redis:
-        """The underlying redis client (for the event bus and tests)."""
+        """A redis-py client on the same broker (streams' pubsub, the event bus, tests)."""
+        if self._redis is None:
+            self._redis = self.broker.redis(self._max_connections)
         return self._redis
 
     # typed API ----------------------------------------------------------------------------
@@ -178,7 +188,7 @@ class Client:
             raise CallTimeout(f"{what}: redis did not answer within {timeout + 2.0:g}s") from None
         except RespError as exc:
             raise ProtocolError(f"{what}: redis refused the request: {exc}") from None
-        except _REDIS_DOWN as exc:
+        except OSError as exc:
             raise BusUnavailable(f"{what}: broker {self.broker.url} unavailable: {exc}") from None
         if reply is None:
             if removed:
@@ -377,7 +387,7 @@ class Subscription(AsyncGenerator[T, None]):
                     msg = await self._pubsub.get_message(timeout=1.0)
                     if msg is not None and msg["type"] == "subscribe":
                         break
-        except _REDIS_DOWN as exc:
+        except _redis_down() as exc:
             raise BusUnavailable(f"cannot subscribe to {self.channel}: {exc}") from None
         self._reader = asyncio.create_task(self._read(), name=f"zbus-sub-{self.channel}")
         return self

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import enum
 import struct
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
@@ -21,7 +22,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgpack  # type: ignore[import-untyped]
-import pydantic
 
 from .errors import CodecError, InterfaceError
 from .gotypes import Embed, GoDuration, GoFloat32, GoInt, GoName, GoTypeName, OmitEmpty
@@ -512,7 +512,7 @@ class StructCodec(Codec):
         self.cls = cls
         self.go_name = getattr(cls, "__go_type__", cls.__name__)
         self._members: list[_Field | _Inline] | None = None
-        self._is_pydantic = isinstance(cls, type) and issubclass(cls, pydantic.BaseModel)
+        self._is_pydantic = _is_pydantic_model(cls)
 
     # structure ----------------------------------------------------------------------------
 
@@ -530,7 +530,7 @@ class StructCodec(Codec):
             raise InterfaceError(f"cannot resolve the annotations of {self.cls!r}: {exc}") from exc
         result: list[tuple[str, str, Any, bool]] = []
         if self._is_pydantic:
-            model = typing.cast(type[pydantic.BaseModel], self.cls)
+            model: Any = self.cls
             for name, info in model.model_fields.items():
                 result.append((name, info.alias or name, hints.get(name, info.annotation), False))
         elif dataclasses.is_dataclass(self.cls):
@@ -642,7 +642,7 @@ class StructCodec(Codec):
 
     def _construct(self, kwargs: dict[str, Any]) -> Any:
         if self._is_pydantic:
-            model = typing.cast(type[pydantic.BaseModel], self.cls)
+            model: Any = self.cls
             return model.model_construct(**kwargs)
         late = {name: kwargs.pop(name) for name in self._no_init() if name in kwargs}
         value = self.cls(**kwargs)
@@ -658,6 +658,12 @@ class StructCodec(Codec):
         for m in self.members:
             kwargs[m.attr] = m.codec.zero()
         return self._construct(kwargs)
+
+
+def _is_pydantic_model(cls: Any) -> bool:
+    # Only a loaded pydantic can have defined a model: no need to import it (it is slow).
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(cls, type) and issubclass(cls, pydantic.BaseModel)
 
 
 def _get(value: Any, attr: str, key: str) -> Any:
@@ -757,7 +763,7 @@ def _resolve(tp: Any) -> Codec:
                 StrCodec() if all(isinstance(v, str) for v in values) else IntCodec("int")
             )
             return EnumCodec(tp, inner)
-        if dataclasses.is_dataclass(tp) or issubclass(tp, pydantic.BaseModel):
+        if dataclasses.is_dataclass(tp) or _is_pydantic_model(tp):
             struct_codec = StructCodec(tp)
             _cache[tp] = struct_codec  # before resolving fields: models may recurse
             return struct_codec
