@@ -48,3 +48,28 @@ async def test_shared_redis_fixture(zbus_shared_broker: str) -> None:
     async with zbus.Client(zbus_shared_broker, timeout=1) as bus:
         with pytest.raises(zbus.CallTimeout):
             await bus.status("nobody-shared", timeout=0.1)
+
+
+@pytest.mark.real
+async def test_server_and_client_survive_a_redis_restart(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    folder = tmp_path_factory.mktemp("zbus-restart")
+    redis = RedisServer(folder).start()
+    server = example_server.build(redis.url)
+    task = asyncio.create_task(server.run())
+    try:
+        async with zbus.Client(redis.url, timeout=2) as bus:
+            calc = bus.stub(Calculator)
+            assert await calc.add(1.0, 2.0) == 3.0
+            redis.stop()
+            with pytest.raises(zbus.BusUnavailable):
+                await calc.add(1.0, 2.0)
+            redis = RedisServer(folder).start()
+            await asyncio.sleep(1.5)  # the server reconnects after a second
+            assert await calc.add(2.0, 2.0) == 4.0
+            assert not task.done()
+    finally:
+        server.stop()
+        await asyncio.wait_for(task, 3)
+        redis.stop()
