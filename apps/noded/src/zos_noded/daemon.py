@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import signal
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from zos_noded.events import EventForwarder
 from zos_noded.monitor import NodeMonitor, RegistrationState, UptimeMonitor
 from zos_noded.registration import NodeInfo, register
 from zos_noded.uptime import uptime_loop
+from zos_storage.api import DeviceType, StorageModule
 from zos_zbus.events import EventProducer
 
 log = logging.getLogger("noded")
@@ -32,18 +32,13 @@ REREGISTER_INTERVAL = 24 * 3600.0
 async def storage_totals(bus: zbus.Client, root: Path) -> tuple[int, int]:
     """(sru, hru) from storaged over zbus: ``Total(ssd)`` and ``Total(hdd)``.
 
-    STORAGED: the `zos_storage` api is imported by name so noded runs before that package is
-    installed; without it (or without storaged answering) the host's figures stand in.
+    When storaged does not answer (a development node without it), the filesystem holding
+    ``root`` stands in as the SSD capacity.
     """
+    storage = bus.stub(StorageModule, timeout=10)
     try:
-        api: Any = importlib.import_module("zos_storage.api")
-    except ImportError:
-        return await host.host_storage_totals(root)()
-    try:
-        storage = bus.stub(api.StorageModule, timeout=10)
-        return (int(await storage.total(api.DeviceType.SSD)),
-                int(await storage.total(api.DeviceType.HDD)))
-    except (zbus.ZbusError, AttributeError) as exc:
+        return int(await storage.total(DeviceType.SSD)), int(await storage.total(DeviceType.HDD))
+    except zbus.ZbusError as exc:
         log.warning("storaged capacity unavailable (%s); using the host's", exc)
         return await host.host_storage_totals(root)()
 
