@@ -38,7 +38,7 @@ class Daemons:
                           "--farm-id", "1", "--chain-url", self.chain_url],
             "api-gateway": ["-m", "zos_api_gateway", "--chain-url", self.chain_url],
             "noded": ["-m", "zos_noded", "--root", str(self.root / "noded"), "--chain-url",
-                      self.chain_url, "--monitor-interval", "0.2"],
+                      self.chain_url, "--monitor-interval", "0.2", "--storage-timeout", "1"],
         }[name]
         log = (self.root / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen([sys.executable, *argv, "--broker", self.broker],

@@ -29,13 +29,15 @@ MAX_BACKOFF = 120.0
 REREGISTER_INTERVAL = 24 * 3600.0
 
 
-async def storage_totals(bus: zbus.Client, root: Path) -> tuple[int, int]:
+async def storage_totals(
+    bus: zbus.Client, root: Path, deadline: float = 10.0
+) -> tuple[int, int]:
     """(sru, hru) from storaged over zbus: ``Total(ssd)`` and ``Total(hdd)``.
 
     When storaged does not answer (a development node without it), the filesystem holding
     ``root`` stands in as the SSD capacity.
     """
-    storage = bus.stub(StorageModule, timeout=10)
+    storage = bus.stub(StorageModule, timeout=deadline)
     try:
         return int(await storage.total(DeviceType.SSD)), int(await storage.total(DeviceType.HDD))
     except zbus.ZbusError as exc:
@@ -43,8 +45,10 @@ async def storage_totals(bus: zbus.Client, root: Path) -> tuple[int, int]:
         return await host.host_storage_totals(root)()
 
 
-async def node_info(bus: zbus.Client, farm_id: int, root: Path, location: Location) -> NodeInfo:
-    sru, hru = await storage_totals(bus, root)
+async def node_info(
+    bus: zbus.Client, farm_id: int, root: Path, location: Location, storage_timeout: float
+) -> NodeInfo:
+    sru, hru = await storage_totals(bus, root, storage_timeout)
     resources = await host.capacity(_fixed(sru, hru))
     return NodeInfo(farm_id=farm_id, resources=resources, location=location,
                     interfaces=host.interfaces(), secure_boot=host.secure_boot(),
@@ -88,7 +92,8 @@ async def run(args: argparse.Namespace) -> None:
             farm_id = await retry_forever("asking the farm id", identity.farm_id)
             while True:
                 async def attempt() -> Any:
-                    info = await node_info(bus, farm_id, root, location)
+                    info = await node_info(bus, farm_id, root, location,
+                                           args.storage_timeout)
                     return await register(gateway, public_key, info)
 
                 result = await retry_forever("registration", attempt)
@@ -138,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--city", default="")
     parser.add_argument("--country", default="")
     parser.add_argument("--monitor-interval", type=float, default=2.0)
+    parser.add_argument("--storage-timeout", type=float, default=10.0,
+                        help="how long to wait for storaged's capacity figures")
     parser.add_argument("--reregister-interval", type=float, default=REREGISTER_INTERVAL)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s noded %(message)s")
