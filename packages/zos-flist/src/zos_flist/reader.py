@@ -100,6 +100,10 @@ def check_sqlite_file(path: Path) -> None:
             header = f.read(100)
     except OSError as exc:
         raise FlistFormatError(f"{path}: cannot read flist: {exc.strerror}") from None
+    if header.startswith(b"\x1f\x8b"):
+        raise FlistFormatError(
+            f"{path}: unsupported flist format (gzip: an old .flist, not an rfs v2 .fl)"
+        )
     if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
         raise FlistFormatError(f"{path}: not a .fl flist (no SQLite 3 header)")
     (page_size,) = struct.unpack(">H", header[16:18])
