@@ -13,7 +13,7 @@ import stat
 import struct
 import threading
 import urllib.parse
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,9 +244,9 @@ class FlistReader:
         root = self.inode(ROOT_INO)
         assert root is not None
         yield "", root
-        queue: list[tuple[str, int]] = [("", ROOT_INO)]
+        queue: deque[tuple[str, int]] = deque([("", ROOT_INO)])
         while queue:
-            prefix, ino = queue.pop(0)
+            prefix, ino = queue.popleft()
             for child in self.children(ino):
                 path = f"{prefix}/{child.name}" if prefix else child.name
                 yield path, child
