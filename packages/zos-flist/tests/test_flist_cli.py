@@ -45,6 +45,14 @@ def test_pack_inspect_tag_clone_unpack(tmp_path: Path) -> None:
     assert cli("tag", "-m", str(meta), "list").stdout.splitlines() == [
         "description=test flist", "version=1.2"]
 
+    prefetched = cli("prefetch", "-m", str(meta), "-c", str(tmp_path / "pcache"), "d/f")
+    assert prefetched.returncode == 0, prefetched.stderr
+    assert prefetched.stdout.startswith("2 blocks")
+    assert len([p for p in (tmp_path / "pcache").rglob("*") if p.is_file()
+                and not p.name.endswith(".lock")]) == 2
+    missing = cli("prefetch", "-m", str(meta), "-c", str(tmp_path / "pcache"), "nope")
+    assert missing.returncode == 1 and "no regular file at 'nope'" in missing.stderr
+
     cloned = tmp_path / "clone.fl"
     result = cli("clone", "-m", str(meta), "-s", f"dir://{tmp_path}/c", "-o", str(cloned))
     assert result.returncode == 0, result.stderr
@@ -92,7 +100,14 @@ def test_bad_input_gives_clear_errors(tmp_path: Path) -> None:
 @given(st.integers(0, 255), st.integers(0, 255), st.text(min_size=1, max_size=20))
 def test_route_spec_parser(start: int, end: int, tail: str) -> None:
     spec = f"{start:02x}-{end:02x}=dir:///{tail}"
-    if start <= end:
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in tail):
+        try:
+            parse_route_spec(spec)
+        except ValueError as exc:
+            assert "control characters" in str(exc)
+        else:
+            raise AssertionError("accepted control characters")
+    elif start <= end:
         assert parse_route_spec(spec) == (start, end, f"dir:///{tail}")
     else:
         try:
