@@ -116,3 +116,10 @@ def test_route_spec_parser(start: int, end: int, tail: str) -> None:
             assert "after end" in str(exc)
         else:
             raise AssertionError("accepted a reversed range")
+
+
+def test_flister_matches_the_bus_map() -> None:
+    from zos_flist.api import Flister
+    from zos_zbus.busmap import check_interface
+
+    assert check_interface(Flister) == []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import shlex
 from pathlib import Path
@@ -33,7 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from zos_flist.daemon import run
+    from zos_zbus import runtime as zbus_runtime
 
     command = shlex.split(args.mount_command) if args.mount_command else None
-    asyncio.run(run(args.root, args.broker, mount_command=command))
+    zbus_runtime.run(run(args.root, args.broker, mount_command=command))
     return 0
