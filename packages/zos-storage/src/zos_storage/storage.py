@@ -41,8 +41,15 @@ _RESERVED_VOLUMES = {CACHE_VOLUME, VDISKS_VOLUME}
 _CACHE_KINDS = (DeviceType.SSD, DeviceType.HDD)
 
 
-def _check_name(name: str, what: str) -> None:
-    if not name or name in {".", ".."} or "/" in name or "\0" in name or len(name) > 255:
+def check_name(name: str, what: str) -> None:
+    """Volume and vdisk names are single path components (no escaping their folder)."""
+    if (
+        not name
+        or name in {".", ".."}
+        or "/" in name
+        or "\0" in name
+        or len(name.encode("utf-8", "surrogatepass")) > 255
+    ):
         raise InvalidNameError(f"invalid {what} name {name!r}: must be one path component")
 
 
@@ -172,7 +179,7 @@ class Storage:
     def _find_volume(
         self, name: str, kinds: tuple[DeviceType, ...] = (DeviceType.SSD,)
     ) -> tuple[Pool, VolumeInfo] | None:
-        _check_name(name, "volume")
+        check_name(name, "volume")
         for pool in self._mounted(*kinds):
             info = pool.volume(name)
             if info is not None:
@@ -180,7 +187,7 @@ class Storage:
         return None
 
     def volume_create(self, name: str, size: Unit) -> Volume:
-        _check_name(name, "volume")
+        check_name(name, "volume")
         if name.startswith("zdb"):
             raise InvalidNameError("invalid volume name. zdb prefix is reserved")
         if name in _RESERVED_VOLUMES:
@@ -229,14 +236,14 @@ class Storage:
 
     def volume_exists(self, name: str) -> bool:
         try:
-            _check_name(name, "volume")
+            check_name(name, "volume")
         except InvalidNameError:
             return False
         with self._lock:
             return any(pool.has_volume(name) for pool in self._ssd_pools())
 
     def volume_delete(self, name: str) -> None:
-        _check_name(name, "volume")
+        check_name(name, "volume")
         with self._lock:
             for pool in self._ssd_pools():
                 if pool.has_volume(name):
@@ -319,7 +326,7 @@ class Storage:
         ]
 
     def _find_disk(self, name: str) -> tuple[Pool, Path] | None:
-        _check_name(name, "vdisk")
+        check_name(name, "vdisk")
         for pool, folder in self._vdisk_dirs():
             path = folder / name
             if path.is_file():
@@ -333,7 +340,7 @@ class Storage:
         return found
 
     def disk_create(self, name: str, size: Unit) -> VDisk:
-        _check_name(name, "vdisk")
+        check_name(name, "vdisk")
         if size <= 0:
             raise StorageError(f"invalid vdisk size {size}: must be positive")
         with self._lock:
