@@ -41,7 +41,8 @@ def test_prepare_services_cleanup(tmp_path: Path) -> None:
         for disk in disks:
             assert f"--disk {disk['device']}={disk['type']}" in service["exec"]
         assert "--broker unix:///x/redis.sock" in service["exec"]
-        assert service["test"].startswith("mountpoint")
+        assert service["test"].startswith("sh -c 'mountpoint -q ")
+        assert "zos_zbus.cli status --broker unix:///x/redis.sock storage" in service["test"]
     finally:
         module.cleanup(ctx)
     for disk in disks:

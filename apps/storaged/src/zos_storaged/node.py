@@ -41,6 +41,7 @@ class _Context(Protocol):
 class StoragedModule:
     name: str = "storaged"
     order: int = 20
+    zbus_module: str = "storage"
 
     def _disks_dir(self, ctx: _Context) -> Path:
         return ctx.state_dir / "disks"
@@ -76,11 +77,15 @@ class StoragedModule:
         argv += ["--label-prefix", f"{ctx.tag}-"]
         for disk in self.disks(ctx):
             argv += ["--disk", f"{disk['device']}={disk['type']}"]
+        cache = shlex.quote(str(root / "cache"))
+        probe = shlex.join(
+            [ctx.python, "-m", "zos_zbus.cli", "status", "--broker", ctx.broker, self.zbus_module]
+        )
         return {
             "storaged": {
                 "exec": shlex.join(argv),
-                # upstream's readiness: storaged is up once the cache is mounted
-                "test": shlex.join(["mountpoint", "-q", str(root / "cache")]),
+                # upstream's readiness (the cache is mounted) and the node's (zbus answers)
+                "test": shlex.join(["sh", "-c", f"mountpoint -q {cache} && {probe}"]),
                 "after": ["redis", "node-ready"],
             }
         }
