@@ -63,7 +63,10 @@ def read_environment_file(path: Path = Path("/etc/environment")) -> dict[str, st
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, value = line.split("=", 1)
-        env[key.strip()] = value.strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]  # PATH="/usr/bin:/bin", as pam_env writes it
+        env[key.strip()] = value
     return env
 
 
