@@ -261,3 +261,19 @@ async def test_log_ring_capacity(zinit: Zinit) -> None:
     await asyncio.sleep(0.2)
     lines = [line async for line in zinit.client.logs()]
     assert lines == [f"[+] chatty: line{i}" for i in range(5, 10)]
+
+
+async def test_shutdown_survives_a_dependency_cycle(zinit: Zinit) -> None:
+    zinit.write("a", exec=SLEEPER)
+    zinit.write("b", exec=SLEEPER, after=["a"])
+    await zinit.start()
+    await zinit.wait_state("b", StateKind.RUNNING)
+    # Re-monitor a with `after: [b]`: a and b now wait for each other at shutdown.
+    await zinit.client.stop("a")
+    await zinit.wait_state("a", StateKind.ERROR)
+    await zinit.client.forget("a")
+    zinit.write("a", exec=SLEEPER, after=["b"])
+    await zinit.client.monitor("a")
+    await zinit.wait_state("a", StateKind.RUNNING)
+    await zinit.client.shutdown()
+    assert await zinit.wait_exit(within=10) == 0
