@@ -328,6 +328,7 @@ async def up(paths: NodePaths) -> int:
                 f"node is up: {len(await node.client.list())} services, state dir"
                 f" {paths.state_dir}; Ctrl-C or `zos node down` stops it"
             )
+            say(f"service output: zinit -s {paths.zinit_socket} log")
             while not stop.is_set():
                 if not node.supervisor_alive():
                     say("the supervisor exited unexpectedly")
