@@ -21,8 +21,14 @@ TWIN = 42
 
 
 def volume(name: str, size: int, version: int = 0, kind: str = "volume") -> dict[str, Any]:
-    return {"version": version, "name": name, "type": kind, "data": {"size": size},
-            "metadata": "", "description": ""}  # fmt: skip
+    return {
+        "version": version,
+        "name": name,
+        "type": kind,
+        "data": {"size": size},
+        "metadata": "",
+        "description": "",
+    }
 
 
 class Env:
@@ -44,9 +50,15 @@ class Env:
 
     def deployment(self, *workloads: dict[str, Any], twin: int = TWIN) -> dict[str, Any]:
         self.next_contract += 1
-        dep = {"version": 0, "twin_id": twin, "contract_id": self.next_contract,
-               "metadata": "", "description": "", "expiration": 0,
-               "workloads": list(workloads)}  # fmt: skip
+        dep = {
+            "version": 0,
+            "twin_id": twin,
+            "contract_id": self.next_contract,
+            "metadata": "",
+            "description": "",
+            "expiration": 0,
+            "workloads": list(workloads),
+        }
         return dep
 
     def sign(self, dep: dict[str, Any], contract: bool = True) -> dict[str, Any]:
@@ -86,8 +98,11 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
 
 
 async def test_deploy_to_ok_in_install_order(env: Env) -> None:
-    dep = env.sign(env.deployment(volume("small", 1 * GiB), volume("big", 5 * GiB),
-                                  volume("disk", 2 * GiB, kind="zmount")))  # fmt: skip
+    dep = env.sign(
+        env.deployment(
+            volume("small", 1 * GiB), volume("big", 5 * GiB), volume("disk", 2 * GiB, kind="zmount")
+        )
+    )
     await env.engine.create_or_update(TWIN, dep, update=False)
     await env.settle()
     assert env.states(dep) == {"small": ("ok", ""), "big": ("ok", ""), "disk": ("ok", "")}
@@ -99,7 +114,10 @@ async def test_deploy_to_ok_in_install_order(env: Env) -> None:
     assert got["workloads"][0]["result"]["data"] == {"id": f"{TWIN}-{dep['contract_id']}-small"}
     changes = env.engine.changes(TWIN, dep["contract_id"])
     assert [(w.name, w.result.state) for w in changes][:3] == [
-        ("small", "init"), ("big", "init"), ("disk", "init")]  # fmt: skip
+        ("small", "init"),
+        ("big", "init"),
+        ("disk", "init"),
+    ]
     assert len(changes) == 6
     assert [d.contract_id for d in env.engine.list_deployments(TWIN)] == [dep["contract_id"]]
 
@@ -109,11 +127,14 @@ async def test_deploy_to_ok_in_install_order(env: Env) -> None:
     [
         (lambda d: d.update(twin_id=43), TWIN, "twin id mismatch (deployment: 43, message: 42)"),
         (lambda d: d.update(description="tampered"), TWIN, "failed to verify signature"),
-        (lambda d: d["signature_requirement"].update(signatures=[]), TWIN,
-         "missing required signature for twin '42'"),
+        (
+            lambda d: d["signature_requirement"].update(signatures=[]),
+            TWIN,
+            "missing required signature for twin '42'",
+        ),
         (lambda d: d["workloads"][0]["data"].update(size=0), TWIN, "invalid size"),
     ],
-)  # fmt: skip
+)
 async def test_admission_errors_store_nothing(env: Env, mutate: Any, twin: int, error: str) -> None:
     dep = env.sign(env.deployment(volume("v", GiB)))
     mutate(dep)
@@ -128,8 +149,11 @@ async def test_version_must_be_zero_and_deploy_once(env: Env) -> None:
     dep = env.deployment(volume("v", GiB))
     dep["version"] = 1
     env.sign(dep)
-    with pytest.raises(ProvisionError, match=r"^expected version to be 0 on deployment "
-                       r"creation: invalid version$"):  # fmt: skip
+    with pytest.raises(
+        ProvisionError,
+        match=r"^expected version to be 0 on deployment "
+        r"creation: invalid version$",
+    ):
         await env.engine.create_or_update(TWIN, dep, update=False)
     dep = env.sign(env.deployment(volume("v", GiB)))
     await env.engine.create_or_update(TWIN, dep, update=False)
@@ -194,16 +218,20 @@ async def test_update_grow_add_remove_and_shrink(env: Env) -> None:
     dep = env.sign(env.deployment(volume("keep", GiB), volume("grow", GiB), volume("old", GiB)))
     await env.engine.create_or_update(TWIN, dep, update=False)
     await env.settle()
-    new = env.deployment(volume("keep", GiB), volume("grow", 3 * GiB, version=1),
-                         volume("fresh", GiB, version=1))  # fmt: skip
+    new = env.deployment(
+        volume("keep", GiB), volume("grow", 3 * GiB, version=1), volume("fresh", GiB, version=1)
+    )
     new.update(version=1, contract_id=dep["contract_id"])
     env.sign(new)
     await env.engine.create_or_update(TWIN, new, update=True)
     await env.settle()
     assert env.states(new) == {"keep": ("ok", ""), "grow": ("ok", ""), "fresh": ("ok", "")}
     wid = f"{TWIN}-{dep['contract_id']}"
-    assert env.volumes.resources == {f"{wid}-keep": GiB, f"{wid}-grow": 3 * GiB,
-                                     f"{wid}-fresh": GiB}  # fmt: skip
+    assert env.volumes.resources == {
+        f"{wid}-keep": GiB,
+        f"{wid}-grow": 3 * GiB,
+        f"{wid}-fresh": GiB,
+    }
     got = env.engine.get(TWIN, dep["contract_id"])
     assert got.version == 1
     assert [w.name for w in got.workloads] == ["keep", "grow", "fresh"]
@@ -214,8 +242,9 @@ async def test_update_grow_add_remove_and_shrink(env: Env) -> None:
     ]
     assert ("old", "deleted", "deleted by an update") in log
     # shrinking is refused by the manager: unchanged, the old result stays current
-    shrink = env.deployment(volume("keep", GiB), volume("grow", GiB, version=2),
-                            volume("fresh", GiB, version=1))  # fmt: skip
+    shrink = env.deployment(
+        volume("keep", GiB), volume("grow", GiB, version=2), volume("fresh", GiB, version=1)
+    )
     shrink.update(version=2, contract_id=dep["contract_id"])
     env.sign(shrink)
     await env.engine.create_or_update(TWIN, shrink, update=True)
@@ -266,7 +295,9 @@ async def test_update_with_wrong_hash_keeps_running_workloads(env: Env) -> None:
     assert env.states(dep) == {"v": ("ok", "")}
     last = env.engine.changes(TWIN, dep["contract_id"])[-1]
     assert (last.result.state, last.result.message) == (
-        "unchanged", "contract hash does not match deployment hash")  # fmt: skip
+        "unchanged",
+        "contract hash does not match deployment hash",
+    )
 
 
 async def test_cancel_pause_resume(env: Env) -> None:
@@ -313,16 +344,23 @@ async def test_chain_down_too_long_is_an_error(env: Env) -> None:
 
 async def test_memory_admission_uses_actual_usage(env: Env) -> None:
     env.engine.managers["zmachine"] = RecordingManager()
-    vm = {"version": 0, "name": "vm", "type": "zmachine",
-          "data": {"compute_capacity": {"cpu": 1, "memory": 4 * GiB}}}  # fmt: skip
+    vm = {
+        "version": 0,
+        "name": "vm",
+        "type": "zmachine",
+        "data": {"compute_capacity": {"cpu": 1, "memory": 4 * GiB}},
+    }
     # 16 GiB total, reserve 2 GiB, but 13 GiB actually in use: 3 GiB usable
     env.memory = Memory(total=16 * GiB, available=3 * GiB)
     dep = env.sign(env.deployment(vm))
     await env.engine.create_or_update(TWIN, dep, update=False)
     await env.settle()
-    assert env.states(dep)["vm"] == ("error", "failed to satisfy required capacity: cannot fulfil "
-                                     f"required memory size {4 * GiB} bytes out of usable "
-                                     f"{3 * GiB} bytes")  # fmt: skip
+    assert env.states(dep)["vm"] == (
+        "error",
+        "failed to satisfy required capacity: cannot fulfil "
+        f"required memory size {4 * GiB} bytes out of usable "
+        f"{3 * GiB} bytes",
+    )
     env.memory = Memory(total=16 * GiB, available=15 * GiB)
     ok = env.sign(env.deployment(dict(vm)))
     await env.engine.create_or_update(TWIN, ok, update=False)
@@ -359,7 +397,9 @@ async def test_decommission_keeps_the_workload_in_error(env: Env) -> None:
     env.engine.decommission(f"{TWIN}-{dep['contract_id']}-v", "keeps crashing")
     await env.settle()
     assert env.states(dep)["v"] == (
-        "error", "workload decommissioned by system, reason: keeps crashing")  # fmt: skip
+        "error",
+        "workload decommissioned by system, reason: keeps crashing",
+    )
     assert env.volumes.resources == {}
     counters = await env.engine.counters()
     assert counters.users.workloads == 0

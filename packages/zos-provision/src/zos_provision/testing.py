@@ -20,10 +20,21 @@ from zos_provision.rules import RulesError
 
 KNOWN_TYPES = frozenset(
     {
-        "zmount", "volume", "zdb", "network", "network-light", "ip", "ipv4", "zmachine",
-        "zmachine-light", "gateway-name-proxy", "gateway-fqdn-proxy", "zlogs", "qsfs",
+        "zmount",
+        "volume",
+        "zdb",
+        "network",
+        "network-light",
+        "ip",
+        "ipv4",
+        "zmachine",
+        "zmachine-light",
+        "gateway-name-proxy",
+        "gateway-fqdn-proxy",
+        "zlogs",
+        "qsfs",
     }
-)  # fmt: skip
+)
 
 
 def _hashed(dep: Mapping[str, Any]) -> dict[str, Any]:
