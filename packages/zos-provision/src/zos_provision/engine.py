@@ -119,12 +119,21 @@ class Engine:
         self.memory = memory
         self.disk_totals = disk_totals
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
         self._running: _Running | None = None
         self._processed = 0
         self._last_error: str | None = None
         self._keys: dict[int, bytes] = {}
         #: called after each finished job with (op, deployment) (usage reports, tests)
         self.on_job_done: Callable[[Job], Awaitable[None]] | None = None
+
+    def _kick(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    async def wait_idle(self) -> None:
+        """Wait until the queue is empty and the worker has nothing running."""
+        await self._idle.wait()
 
     def manager(self, wtype: str) -> Manager:
         return self.managers.get(wtype) or NotSupported(wtype)
@@ -185,7 +194,7 @@ class Engine:
             with self.store.transaction():
                 self.store.update_header(dep)
                 self.store.enqueue(Op.UPDATE, dep, old)
-        self._wake.set()
+        self._kick()
 
     async def _twin_key(self, twin: int) -> bytes:
         if twin not in self._keys:
@@ -242,7 +251,7 @@ class Engine:
 
     def enqueue(self, op: Op, dep: Deployment, message: str = "") -> int:
         job = self.store.enqueue(op, dep, None, message)
-        self._wake.set()
+        self._kick()
         return job
 
     def contract_cancelled(self, contract: int, reason: str) -> bool:
@@ -274,7 +283,7 @@ class Engine:
             if _active(dep):
                 self.store.enqueue(Op.PROVISION_NO_VALIDATION, dep, None)
                 count += 1
-        self._wake.set()
+        self._kick()
         return count
 
     async def sync(self) -> None:
@@ -317,6 +326,7 @@ class Engine:
         while True:
             job = self.store.peek()
             if job is None:
+                self._idle.set()
                 self._wake.clear()
                 # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
                 with contextlib.suppress(TimeoutError):

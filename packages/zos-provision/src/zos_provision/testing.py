@@ -217,3 +217,109 @@ class RecordingManager:
     async def deprovision(self, ctx: WorkloadContext) -> None:
         self.calls.append(("deprovision", ctx.workload_id))
         self.resources.pop(ctx.workload_id, None)
+
+
+@dataclass(frozen=True)
+class FileUsage:
+    Size: int = 0
+    Used: int = 0
+
+
+@dataclass(frozen=True)
+class FileVolume:
+    Name: str = ""
+    Path: str = ""
+    Usage: FileUsage = field(default_factory=FileUsage)
+
+
+@dataclass(frozen=True)
+class FileVDisk:
+    Path: str = ""
+    Size: int = 0
+
+
+class FileStorage:
+    """storaged's volume/vdisk semantics on plain files, for tests and baselines.
+
+    Volumes are folders with a ``.quota`` file, vdisks sparse files. ``delay`` slows every
+    call (to land a kill -9 mid-job); every call is appended to ``calls.log``.
+    """
+
+    def __init__(self, root: Any, delay: float = 0.0) -> None:
+        from pathlib import Path
+
+        self.root = Path(root)
+        self.volumes = self.root / "volumes"
+        self.disks = self.root / "disks"
+        self.volumes.mkdir(parents=True, exist_ok=True)
+        self.disks.mkdir(parents=True, exist_ok=True)
+        self.delay = delay
+
+    async def _call(self, op: str, name: str) -> None:
+        import asyncio
+
+        with (self.root / "calls.log").open("a") as log:
+            log.write(f"{op} {name}\n")
+        if self.delay:
+            await asyncio.sleep(self.delay)
+
+    async def volume_create(self, name: str, size: int) -> FileVolume:
+        await self._call("VolumeCreate", name)
+        path = self.volumes / name
+        path.mkdir(exist_ok=True)
+        (path / ".quota").write_text(str(size))
+        return await self.volume_lookup(name)
+
+    async def volume_update(self, name: str, size: int) -> None:
+        await self._call("VolumeUpdate", name)
+        (self.volumes / name / ".quota").write_text(str(size))
+
+    async def volume_lookup(self, name: str) -> FileVolume:
+        path = self.volumes / name
+        if not path.is_dir():
+            raise LookupError(f"subvolume '{name}' not found")
+        used = sum(p.stat().st_size for p in path.iterdir() if p.name != ".quota")
+        size = int((path / ".quota").read_text())
+        return FileVolume(name, str(path), FileUsage(size, used))
+
+    async def volume_exists(self, name: str) -> bool:
+        return (self.volumes / name).is_dir()
+
+    async def volume_delete(self, name: str) -> None:
+        import shutil
+
+        await self._call("VolumeDelete", name)
+        shutil.rmtree(self.volumes / name, ignore_errors=True)
+
+    async def disk_create(self, name: str, size: int) -> FileVDisk:
+        await self._call("DiskCreate", name)
+        path = self.disks / name
+        if path.exists():
+            raise FileExistsError(f"vdisk '{name}' already exists")
+        with path.open("wb") as f:
+            f.truncate(size)
+        return FileVDisk(str(path), size)
+
+    async def disk_resize(self, name: str, size: int) -> FileVDisk:
+        await self._call("DiskResize", name)
+        path = self.disks / name
+        if path.stat().st_size < size:
+            with path.open("r+b") as f:
+                f.truncate(size)
+        return FileVDisk(str(path), path.stat().st_size)
+
+    async def disk_lookup(self, name: str) -> FileVDisk:
+        path = self.disks / name
+        if not path.exists():
+            raise LookupError(f"vdisk '{name}' not found")
+        return FileVDisk(str(path), path.stat().st_size)
+
+    async def disk_exists(self, name: str) -> bool:
+        return (self.disks / name).exists()
+
+    async def disk_delete(self, name: str) -> None:
+        await self._call("DiskDelete", name)
+        (self.disks / name).unlink(missing_ok=True)
+
+    def names(self) -> set[str]:
+        return {p.name for p in self.volumes.iterdir()} | {p.name for p in self.disks.iterdir()}
