@@ -37,10 +37,15 @@ class GatewayChainReader:
     async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
         try:
             if inspect.iscoroutinefunction(method):
-                return await method(*args)
-            result = await asyncio.to_thread(method, *args)
-            if inspect.isawaitable(result):
-                return await result
+                result = await method(*args)
+            else:
+                result = await asyncio.to_thread(method, *args)
+                if inspect.isawaitable(result):
+                    result = await result
+            # zbus lookups answer (value, SubstrateError status) like upstream
+            if isinstance(result, tuple) and len(result) == 2 and hasattr(result[1], "raise_for"):
+                result[1].raise_for()
+                result = result[0]
             return result
         except ChainError:
             raise

@@ -40,6 +40,7 @@ from zos_provision.capacity import (
     system_reserve,
 )
 from zos_provision.chain import (
+    ChainError,
     ChainReader,
     ChainUnavailable,
     Contract,
@@ -465,9 +466,12 @@ class Engine:
         while True:
             try:
                 return await self._contract_verdict(dep)
-            except ChainUnavailable as err:
+            except ChainError as err:
+                # unreachable, or an error that is no verdict on the contract: retry, bounded
                 if time.monotonic() + delay > deadline:
-                    raise ContractCheckFailed(f"failed to reach the chain: {err}") from err
+                    if isinstance(err, ChainUnavailable):
+                        raise ContractCheckFailed(f"failed to reach the chain: {err}") from err
+                    raise ContractCheckFailed(f"failed to get deployment contract: {err}") from err
                 if not shown:
                     self._show_waiting(dep, f"waiting for the chain ({err}), retrying")
                     shown = True
