@@ -18,17 +18,17 @@ from pathlib import Path
 
 import msgpack  # type: ignore[import-untyped]
 import pytest
-import zos_zbus as zbus
 from redis.asyncio import Redis
+
+import zos_zbus as zbus
 from zos_chain.api import Node
 from zos_chain.client import ChainClient
 from zos_chain.devchain import DevChain
 from zos_chain.service import ChainServer
+from zos_provision.client import DeploySpec, Identity, NodeClient
 from zos_storage.api import StorageModule
 from zos_storage.loopdisk import LoopDisk, attach, detach, unmount_under
 from zos_zbus.testing import RedisServer
-
-from zos_provision.client import DeploySpec, Identity, NodeClient
 
 MiB, GiB = 1024**2, 1024**3
 
