@@ -305,3 +305,64 @@ async def test_zos_deploy_command(node: Node_, capsys: pytest.CaptureFixture[str
     code = await asyncio.to_thread(_zos, ["deploy", str(spec), *common])
     err = capsys.readouterr().err
     assert code == 2 and "workloads[0] (disk): invalid size 'lots'" in err
+
+
+async def test_through_api_gateway_and_registrar(node: Node_) -> None:
+    """No --chain-url, no --node-id: the chain over zbus (api-gateway), the node id from
+    noded's registrar, the farmer twin from the farm; usage reported to the chain."""
+    import zos_zbus as zbus
+    from zos_chain.gateway import BusGateway, ChainGateway
+    from zos_provision.daemon import Registrar
+
+    class FakeRegistrar(Registrar):
+        async def node_id(self) -> int:
+            return node.node_id
+
+    gateway = zbus.Server("api-gateway", node.broker)
+    gateway.register(BusGateway(ChainGateway(node.chain, b"\x11" * 32)))
+    registrar = zbus.Server("registrar", node.broker)
+    registrar.register(FakeRegistrar())
+    servers = [asyncio.create_task(s.run()) for s in (gateway, registrar)]
+    node.provisiond = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "zos_provisiond",
+            "--broker",
+            node.broker,
+            "--root",
+            str(node.tmp / "provisiond"),
+            "--boot-marker",
+            str(node.marker),
+        ],
+        stderr=(node.tmp / "provisiond.log").open("ab"),
+    )
+    client = node.client(9)
+    try:
+        outcome = await client.deploy(SPEC, max_wait=60)
+        assert outcome.ok, outcome.deployment
+        reports = []
+        for _ in range(100):
+            reports = node.chain.consumption_reports(outcome.contract_id)
+            if reports:
+                break
+            await asyncio.sleep(0.05)
+        assert reports, "no usage report reached the chain"
+        from zos_provision.msgbus import MsgbusClient, RemoteError
+
+        farmer_twin = node.chain.get_farm(1).twin_id
+        farmer = MsgbusClient(client.redis, farmer_twin, node.node_id)
+        for _ in range(100):  # resolved in the background at start
+            try:
+                assert "lo" in await farmer.call("zos.admin.interfaces")
+                break
+            except RemoteError:
+                await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the farmer twin was never resolved")
+    finally:
+        await client.close()
+        node.stop()
+        for s in (gateway, registrar):
+            s.stop()
+        await asyncio.gather(*servers)

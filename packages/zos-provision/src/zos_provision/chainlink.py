@@ -34,7 +34,8 @@ class GatewayChainReader:
     def __init__(self, gateway: Any) -> None:
         self.gateway = gateway
 
-    async def _call(self, method: Callable[..., Any], *args: Any) -> Any:
+    async def call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Call a gateway method (blocking or coroutine), errors sorted for the engine."""
         try:
             if inspect.iscoroutinefunction(method):
                 result = await method(*args)
@@ -53,21 +54,21 @@ class GatewayChainReader:
             raise _classify(err) from err
 
     async def get_contract(self, contract_id: int) -> Contract:
-        raw = await self._call(self.gateway.get_contract, contract_id)
+        raw = await self.call(self.gateway.get_contract, contract_id)
         return contract_from_chain(raw)
 
     async def get_node_rent_contract(self, node_id: int) -> int | None:
         try:
-            rent = await self._call(self.gateway.get_node_rent_contract, node_id)
+            rent = await self.call(self.gateway.get_node_rent_contract, node_id)
         except ContractNotFound:
             return None
         return int(rent) or None
 
     async def get_node_contracts(self, node_id: int) -> list[int]:
-        return [int(c) for c in await self._call(self.gateway.get_node_contracts, node_id)]
+        return [int(c) for c in await self.call(self.gateway.get_node_contracts, node_id)]
 
     async def get_twin_public_key(self, twin_id: int) -> bytes:
-        twin = await self._call(self.gateway.get_twin, twin_id)
+        twin = await self.call(self.gateway.get_twin, twin_id)
         account = getattr(twin, "account", None)
         if isinstance(account, str):
             account = bytes.fromhex(account.removeprefix("0x"))

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import zos_zbus as zbus
-from zos_chain.api import SubstrateGateway
+from zos_chain.api import ContractResources, Resources, SubstrateGateway
 from zos_provision import events
 from zos_provision.api import MODULE
-from zos_provision.chain import ChainReader, KycChecker, NoKyc
+from zos_provision.api import Capacity as CapacityData
+from zos_provision.chain import KycChecker, NoKyc
 from zos_provision.chainlink import GatewayChainReader
 from zos_provision.engine import Engine, EngineConfig
 from zos_provision.gridrules import GridtypesRules
@@ -30,6 +31,7 @@ from zos_provision.msgbus import Router
 from zos_provision.node_api import NodeAPI, NodeInfo
 from zos_provision.objects import ProvisionObject, StatisticsObject
 from zos_provision.store import Store
+from zos_provision.usage import Submit, UsageReporter
 from zos_storage.api import DeviceType, StorageModule
 from zos_zbus import U32
 
@@ -111,13 +113,44 @@ async def resolve_node_id(cfg: DaemonConfig, store: Store, bus: zbus.Client) -> 
     return node_id
 
 
-def chain_reader(cfg: DaemonConfig, bus: zbus.Client) -> ChainReader:
+def chain_gateway(cfg: DaemonConfig, bus: zbus.Client) -> Any:
     """The chain through the api-gateway module on zbus, or a chain service's URL."""
     if cfg.chain_url is None:
-        return GatewayChainReader(bus.stub(SubstrateGateway, timeout=30))
+        return bus.stub(SubstrateGateway, timeout=30)
     from zos_chain.client import ChainClient
 
-    return GatewayChainReader(ChainClient(cfg.chain_url))
+    return ChainClient(cfg.chain_url)
+
+
+def usage_submitter(cfg: DaemonConfig, gateway: Any) -> Submit | None:
+    """Usage reports are signed by the node: only through the api-gateway module."""
+    if cfg.chain_url is not None:
+        return None
+
+    async def submit(report: list[tuple[int, CapacityData]]) -> None:
+        await gateway.set_contract_consumption(
+            *[
+                ContractResources(
+                    contract_id=contract,
+                    used=Resources(cru=used.cru, mru=used.mru, sru=used.sru, hru=used.hru),
+                )
+                for contract, used in report
+            ]
+        )
+
+    return submit
+
+
+async def resolve_farmer(info: NodeInfo, reader: GatewayChainReader, node_id: int) -> None:
+    """The farm owner's twin, for the admin commands (farm → twin, spec §13)."""
+
+    async def lookup() -> int:
+        node = await reader.call(reader.gateway.get_node, node_id)
+        farm = await reader.call(reader.gateway.get_farm, int(node.farm_id))
+        return int(farm.twin_id)
+
+    info.farmer_twin = int(await retry("farmer twin lookup", lookup))
+    log.info("farmer twin %d", info.farmer_twin)
 
 
 async def storage_pools(storage: Any) -> list[dict[str, Any]]:
@@ -154,10 +187,12 @@ async def run(cfg: DaemonConfig) -> None:
         kyc: KycChecker = HttpKyc(cfg.kyc_url) if cfg.kyc_url else NoKyc()
         node_id = await resolve_node_id(cfg, store, bus)
         log.info("node id %d", node_id)
+        gateway = chain_gateway(cfg, bus)
+        reader = GatewayChainReader(gateway)
         engine = Engine(
             store,
             GridtypesRules(),
-            chain_reader(cfg, bus),
+            reader,
             managers,
             EngineConfig(node_id=node_id, chain_retry_limit=cfg.chain_retry_limit),
             kyc=kyc,
@@ -179,6 +214,15 @@ async def run(cfg: DaemonConfig) -> None:
             pools=lambda: storage_pools(storage),
         )
         NodeAPI(engine, info).register(router)
+        background = []
+        if info.farmer_twin is None:
+            background.append(resolve_farmer(info, reader, node_id))
+        submit = usage_submitter(cfg, gateway)
+        if submit is not None:
+            usage = UsageReporter(engine, submit)
+            engine.on_job_done = usage.on_job_done
+            usage.queue_all()
+            background.append(usage.run())
         server = zbus.Server(MODULE, cfg.broker)
         server.register(ProvisionObject(engine))
         server.register(StatisticsObject(engine))
@@ -187,6 +231,7 @@ async def run(cfg: DaemonConfig) -> None:
             asyncio.create_task(router.serve(), name="node-api"),
             asyncio.create_task(events.consume(bus.redis, engine), name="chain-events"),
             asyncio.create_task(periodic_sync(engine, cfg.sync_interval), name="sync"),
+            *(asyncio.create_task(job) for job in background),
         ]
         try:
             await zbus.serve(server)

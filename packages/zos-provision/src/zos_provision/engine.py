@@ -242,6 +242,9 @@ class Engine:
             ),
         )
 
+    def capacity_of(self, wl: Workload) -> Capacity:
+        return self._capacity(wl)
+
     def _capacity(self, wl: Workload) -> Capacity:
         try:
             return self.rules.capacity(wl.to_json())
