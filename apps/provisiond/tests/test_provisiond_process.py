@@ -60,26 +60,15 @@ class Node_:
             ]
         )
 
-    def start(self, *extra: str) -> None:
+    def start(self, *extra: str, bare: bool = False) -> None:
+        """provisiond with --chain-url and --node-id, or ``bare`` (zbus gateway, registrar)."""
+        argv = [sys.executable, "-m", "zos_provisiond", "--broker", self.broker]
+        argv += ["--root", str(self.tmp / "provisiond"), "--boot-marker", str(self.marker)]
+        if not bare:
+            argv += ["--chain-url", self.chain_url, "--node-id", str(self.node_id)]
+            argv += ["--chain-retry-limit", "30"]
         self.provisiond = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "zos_provisiond",
-                "--broker",
-                self.broker,
-                "--root",
-                str(self.tmp / "provisiond"),
-                "--chain-url",
-                self.chain_url,
-                "--node-id",
-                str(self.node_id),
-                "--boot-marker",
-                str(self.marker),
-                "--chain-retry-limit",
-                "30",
-                *extra,
-            ],
+            [*argv, *extra],
             stdout=subprocess.DEVNULL,
             stderr=(self.tmp / "provisiond.log").open("ab"),
         )
@@ -323,20 +312,7 @@ async def test_through_api_gateway_and_registrar(node: Node_) -> None:
     registrar = zbus.Server("registrar", node.broker)
     registrar.register(FakeRegistrar())
     servers = [asyncio.create_task(s.run()) for s in (gateway, registrar)]
-    node.provisiond = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "zos_provisiond",
-            "--broker",
-            node.broker,
-            "--root",
-            str(node.tmp / "provisiond"),
-            "--boot-marker",
-            str(node.marker),
-        ],
-        stderr=(node.tmp / "provisiond.log").open("ab"),
-    )
+    node.start(bare=True)
     client = node.client(9)
     try:
         outcome = await client.deploy(SPEC, max_wait=60)
