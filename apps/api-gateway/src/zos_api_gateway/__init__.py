@@ -1,0 +1,1 @@
+"""api-gateway: the node's chain gateway daemon."""

@@ -1,0 +1,1 @@
+"""identityd: the node identity daemon."""

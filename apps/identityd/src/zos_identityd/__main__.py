@@ -1,0 +1,5 @@
+import sys
+
+from zos_identityd.daemon import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""One block of file content: the convergent encoding rfs v2 uses (spec §1.4).
+
+key = BLAKE2b-256(plain); ct = AES-256-GCM(key, nonce=key[:12]).encrypt(snappy_raw(plain));
+id = BLAKE2b-256(ct). The blob ``ct`` is stored under ``id``; the ``.fl`` keeps (id, key).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import cramjam
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from .errors import FlistError
+
+BLOCK_SIZE = 512 * 1024
+"""Every block is this long except a file's last one; readers index blocks by it."""
+
+HASH_SIZE = 32
+
+
+class BlockError(FlistError):
+    """A blob does not decode to the block its (id, key) names."""
+
+
+def blake2b_256(data: bytes | memoryview) -> bytes:
+    return hashlib.blake2b(data, digest_size=HASH_SIZE).digest()
+
+
+@dataclass(frozen=True)
+class EncodedBlock:
+    id: bytes
+    key: bytes
+    blob: bytes
+    size: int
+    """Length of the plaintext."""
+
+
+def encode_block(plain: bytes | memoryview) -> EncodedBlock:
+    key = blake2b_256(plain)
+    compressed = bytes(cramjam.snappy.compress_raw(plain))
+    blob = AESGCM(key).encrypt(key[:12], compressed, None)
+    return EncodedBlock(id=blake2b_256(blob), key=key, blob=blob, size=len(plain))
+
+
+def decode_block(blob: bytes, key: bytes, block_id: bytes | None = None) -> bytes:
+    """Decrypt and decompress a blob; verify the plaintext hashes to ``key``."""
+    name = block_id.hex() if block_id is not None else "?"
+    if len(key) != HASH_SIZE:
+        raise BlockError(f"block {name}: key is {len(key)} bytes, expected {HASH_SIZE}")
+    try:
+        compressed = AESGCM(key).decrypt(key[:12], blob, None)
+    except InvalidTag:
+        raise BlockError(f"block {name}: authentication failed (corrupt or wrong blob)") from None
+    try:
+        plain = bytes(cramjam.snappy.decompress_raw(compressed))
+    except Exception as exc:  # cramjam raises its own DecompressionError
+        raise BlockError(f"block {name}: snappy decompression failed: {exc}") from None
+    if blake2b_256(plain) != key:
+        raise BlockError(f"block {name}: plaintext does not hash to its key")
+    return plain
