@@ -31,6 +31,7 @@ class _Context(Protocol):
 class ProvisiondModule:
     name: str = "provisiond"
     order: int = 90
+    zbus_module: str = "provision"
 
     def boot_marker(self, ctx: _Context) -> Path:
         return ctx.state_dir / "run" / "provisiond.booted"

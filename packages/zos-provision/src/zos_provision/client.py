@@ -221,15 +221,14 @@ class NodeClient:
         node_id: int | None = None,
     ) -> NodeClient:
         from zos_chain.client import ChainClient
+        from zos_chain.service import dev_node_url
 
         state = default_state_dir()
         broker = broker or os.environ.get("ZOS_BROKER") or f"unix://{state / 'run' / 'redis.sock'}"
-        url = chain_url or os.environ.get("ZOS_CHAIN_URL")
-        if url is None and (state / "run" / "chain.url").exists():
-            url = (state / "run" / "chain.url").read_text().strip()
+        url = chain_url or os.environ.get("ZOS_CHAIN_URL") or dev_node_url(state)
         return cls(
             redis=redis_of(broker),
-            chain=ChainClient(url or "http://127.0.0.1:8844"),
+            chain=ChainClient(url),
             identity=identity or Identity.load_or_create(default_identity_file()),
             node_id=node_id,
         )
