@@ -342,3 +342,28 @@ async def test_through_api_gateway_and_registrar(node: Node_) -> None:
         for s in (gateway, registrar):
             s.stop()
         await asyncio.gather(*servers)
+
+
+async def test_failed_deploy_is_rolled_back(node: Node_, client: NodeClient) -> None:
+    from zos_provision.client import SpecError
+
+    node.start()
+    zdb = DeploySpec.parse(
+        {
+            "workloads": [
+                {
+                    "name": "db",
+                    "type": "zdb",
+                    "data": {"size": GiB, "mode": "user", "password": "x"},
+                }
+            ]
+        }
+    )
+    outcome = await client.deploy(zdb)
+    assert not outcome.ok and outcome.rolled_back
+    assert outcome.results == {"db": ("error", "workload type 'zdb' is not supported on this node")}
+    assert node.chain.get_contract(outcome.contract_id).state.is_deleted
+    first = await client.deploy(SPEC)
+    assert first.ok
+    with pytest.raises(SpecError, match="an identical deployment is already active on node"):
+        await client.deploy(SPEC)

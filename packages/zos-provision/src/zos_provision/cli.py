@@ -32,6 +32,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     deploy.add_argument("--update", type=int, metavar="CONTRACT", help="update this deployment")
     deploy.add_argument("--node", type=int, help="the node id (default: the only node)")
     deploy.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for ok")
+    deploy.add_argument(
+        "--keep-on-error",
+        action="store_true",
+        help="keep the contract when a workload fails (default: cancel it, like the grid client)",
+    )
     _common(deploy)
     deploy.set_defaults(func=cmd_deploy)
 
@@ -126,13 +131,16 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         if args.update is not None:
             outcome = await client.update(args.update, spec, progress, args.timeout)
         else:
-            outcome = await client.deploy(spec, progress, args.timeout)
+            outcome = await client.deploy(
+                spec, progress, args.timeout, rollback=not args.keep_on_error
+            )
         if args.json:
             print(
                 json.dumps(
                     {
                         "contract_id": outcome.contract_id,
                         "ok": outcome.ok,
+                        "rolled_back": outcome.rolled_back,
                         "seconds": round(outcome.elapsed, 3),
                         "results": {
                             n: {"state": st, "message": m} for n, (st, m) in outcome.results.items()
@@ -143,9 +151,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             )
         else:
             _print_result(outcome.deployment)
-            for name, (state, message) in sorted(outcome.results.items()):
-                if state != "ok":
-                    print(f"  {name}: the change was not applied ({state}): {message}")
+            if args.update is not None:
+                for name, (state, message) in sorted(outcome.results.items()):
+                    if state != "ok":
+                        print(f"  {name}: the change was not applied ({state}): {message}")
+            if outcome.rolled_back:
+                print(f"contract {outcome.contract_id} cancelled: the deployment failed")
         return 0 if outcome.ok else 1
 
     return _run(args, body)

@@ -187,6 +187,8 @@ class Outcome:
     elapsed: float
     #: name -> (state, message) of each workload the deploy/update touched
     results: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: the contract was cancelled because a workload failed
+    rolled_back: bool = False
 
     @property
     def ok(self) -> bool:
@@ -315,31 +317,46 @@ class NodeClient:
         return json.loads(dep.model_dump_json())  # type: ignore[no-any-return]
 
     async def deploy(
-        self, spec: DeploySpec, progress: Progress | None = None, max_wait: float = 600.0
+        self,
+        spec: DeploySpec,
+        progress: Progress | None = None,
+        max_wait: float = 600.0,
+        rollback: bool = True,
     ) -> Outcome:
+        """Create the contract, send the deployment, wait for every workload.
+
+        With ``rollback`` (the grid client's behaviour) a deployment that ends with an error
+        has its contract cancelled, so the node frees whatever it created.
+        """
         started = time.monotonic()
         twin, node = await self.twin(), await self.node(spec)
         dep = self.build(spec, twin)
         account = self.identity.keys.public_key
-        contract = int(
-            await self._sync(
-                self.chain.create_node_contract,
-                account,
-                node,
-                dep.challenge_hash_hex(),
-                "",
-                0,
+        hash_hex = dep.challenge_hash_hex()
+        try:
+            contract = int(
+                await self._sync(self.chain.create_node_contract, account, node, hash_hex, "", 0)
             )
-        )
+        except Exception as err:
+            if "already exists" in str(err):
+                raise SpecError(
+                    f"an identical deployment is already active on node {node}: cancel it, "
+                    "or change the file (e.g. its description)"
+                ) from err
+            raise
         dep.contract_id = contract
         try:
             await (await self.bus()).call("zos.deployment.deploy", self._wire(dep))
-        except Exception:
+            names = {w.name for w in dep.workloads}
+            final, results = await self.wait(contract, 0, names, progress, max_wait)
+        except BaseException:
             await self._sync(self.chain.cancel_contract, account, contract)  # roll back
             raise
-        names = {w.name for w in dep.workloads}
-        final, results = await self.wait(contract, 0, names, progress, max_wait)
-        return Outcome(contract, final, time.monotonic() - started, results)
+        outcome = Outcome(contract, final, time.monotonic() - started, results)
+        if rollback and not outcome.ok:
+            await self._sync(self.chain.cancel_contract, account, contract)
+            outcome.rolled_back = True
+        return outcome
 
     async def update(
         self,
