@@ -192,7 +192,7 @@ class Engine:
                         f"workload '{target.type}' does not support upgrade: "
                         "upgrade validation error"
                     )
-            with self.store.transaction():
+            with self.store.transaction(durable=True):
                 self.store.update_header(dep)
                 self.store.enqueue(Op.UPDATE, dep, old)
         self._kick()

@@ -113,7 +113,10 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        # Worker commits (results, job steps) are not fsynced: after a power loss the newest
+        # of them may be gone, in order, and the job simply runs again (managers are
+        # idempotent). What a caller was told is accepted is written with durable=True.
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA busy_timeout=10000")
         self._db.executescript(SCHEMA)
         self._depth = 0
@@ -122,8 +125,12 @@ class Store:
         self._db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic step; nested uses join the outer transaction."""
+    def transaction(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One atomic step; nested uses join the outer transaction.
+
+        ``durable``: fsync at commit (admission, queued events): the outermost transaction
+        decides, so callers that need it open the outer one with it.
+        """
         if self._depth:
             self._depth += 1
             try:
@@ -131,6 +138,8 @@ class Store:
             finally:
                 self._depth -= 1
             return
+        if durable:
+            self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
@@ -142,6 +151,8 @@ class Store:
             self._db.execute("COMMIT")
         finally:
             self._depth = 0
+            if durable:
+                self._db.execute("PRAGMA synchronous=NORMAL")
 
     # ---- deployments -------------------------------------------------------------------
 
@@ -152,7 +163,7 @@ class Store:
         sharable name is taken by another deployment of the twin (``conflict``).
         """
         twin, contract = deployment.twin_id, deployment.contract_id
-        with self.transaction() as db:
+        with self.transaction(durable=True) as db:
             if db.execute(
                 "SELECT 1 FROM deployments WHERE twin=? AND contract=?", (twin, contract)
             ).fetchone():
@@ -338,7 +349,7 @@ class Store:
     def enqueue(
         self, op: Op, target: Deployment, source: Deployment | None, message: str = ""
     ) -> int:
-        with self.transaction() as db:
+        with self.transaction(durable=True) as db:
             cur = db.execute(
                 "INSERT INTO jobs (op, target, source, message, enqueued) VALUES (?, ?, ?, ?, ?)",
                 (
