@@ -160,6 +160,25 @@ async def storage_pools(storage: Any) -> list[dict[str, Any]]:
     ]
 
 
+#: zbus modules whose health `zos.system.diagnostics` reports (those this node runs)
+DIAGNOSED_MODULES = ("storage", "identityd", "api-gateway", "registrar", "node", "provision")
+
+
+async def module_health(bus: zbus.Client) -> dict[str, str]:
+    """Module name -> "" when it answers its zbus status, else why not."""
+
+    async def one(name: str) -> str:
+        try:
+            await bus.status(name, timeout=2)
+        except Exception as err:
+            return str(err) or type(err).__name__
+        return ""
+
+    names = [n for n in DIAGNOSED_MODULES if n != MODULE]
+    results = await asyncio.gather(*(one(n) for n in names))
+    return dict(zip(names, results, strict=True))
+
+
 async def periodic_sync(engine: Engine, interval: float) -> None:
     while True:
         try:
@@ -212,6 +231,7 @@ async def run(cfg: DaemonConfig) -> None:
             admin_twins=cfg.admin_twins,
             features=sorted(managers),
             pools=lambda: storage_pools(storage),
+            modules=lambda: module_health(bus),
         )
         NodeAPI(engine, info).register(router)
         background = []
