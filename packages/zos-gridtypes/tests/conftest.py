@@ -21,9 +21,7 @@ def shared_vectors_dir() -> Path:
         candidate = parent / "shared" / "vectors"
         if candidate.is_dir():
             return candidate
-    raise FileNotFoundError(
-        "shared/vectors not found beside the repository; set ZOS_SHARED_DIR"
-    )
+    raise FileNotFoundError("shared/vectors not found beside the repository; set ZOS_SHARED_DIR")
 
 
 @pytest.fixture(scope="session")

@@ -124,9 +124,7 @@ def test_ts_client_signatures_agree_where_hashes_agree(vectors: dict[str, Any]) 
             assert case["ts_grid_client"]["signatures_ed25519"] == case["go_zosbase"]["signatures"]
 
 
-def _patched(
-    vectors: dict[str, Any], upgrade: dict[str, Any]
-) -> tuple[Deployment, Deployment]:
+def _patched(vectors: dict[str, Any], upgrade: dict[str, Any]) -> tuple[Deployment, Deployment]:
     by_id = {c["id"]: c["deployment"] for c in vectors["deployments"]}
     old = _decode(by_id[upgrade["from"]])
     new_doc = copy.deepcopy(by_id[upgrade["to"]])

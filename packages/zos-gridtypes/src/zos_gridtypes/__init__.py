@@ -29,7 +29,15 @@ from .gateway import (
     GatewayProxyResult,
     backend_error,
 )
-from .keys import KeyPair, KeyType, mini_secret_from_mnemonic, ss58_address, verify_signature
+from .keys import (
+    KEY_TYPES,
+    KeyPair,
+    KeyType,
+    generate_mnemonic,
+    mini_secret_from_mnemonic,
+    ss58_address,
+    verify_signature,
+)
 from .machine import (
     MachineCapacity,
     MachineInterface,
@@ -87,6 +95,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "IP",
+    "KEY_TYPES",
     "WORKLOAD_TYPES",
     "ZDB",
     "Capacity",
@@ -151,6 +160,7 @@ __all__ = [
     "backend_error",
     "base58",
     "deployment_id",
+    "generate_mnemonic",
     "is_sharable",
     "min_root_size",
     "mini_secret_from_mnemonic",

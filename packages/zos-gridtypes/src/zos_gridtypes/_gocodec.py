@@ -16,18 +16,16 @@ import types
 import typing
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
 from ._gotypes import GoHex, GoName, GoTimestamp, GoUint, OmitEmpty
-from ._jsontext import RAW, Float, Obj, Plan, Raw, clean_text, fold_key
+from ._jsontext import Float, Obj, Plan, Raw, clean_text, fold_key, parse, to_text
 from .errors import ValidationError
 from .netaddr import IP, IPNet
-
-if TYPE_CHECKING:
-    from .rawjson import RawJSON
+from .rawjson import LazySource, RawJSON
 
 Decoder = Callable[[Any, Any], Any]
 Encoder = Callable[[Any], str]
@@ -77,7 +75,7 @@ def _kind(value: Any) -> str:
 def _mismatch(value: Any, go_type: str) -> DecodeError:
     kind = _kind(value)
     if kind.startswith("number"):
-        kind = "number"  # Go names the literal only for a numeric field out of range
+        kind = "number"  # Go names the literal only when the field is numeric
     return DecodeError(kind, go_type, mismatch=True)
 
 
@@ -91,6 +89,8 @@ def _uint(bits: int, go_name: str) -> Decoder:
             raise DecodeError(f"number {value}", go_name, mismatch=True)
         if value is None:
             return current
+        if isinstance(value, (Float, float)):  # Go names the literal for a numeric field
+            raise DecodeError(_kind(value), go_name, mismatch=True)
         raise _mismatch(value, go_name)
 
     return dec
@@ -196,17 +196,19 @@ def _ip(value: Any, current: Any) -> Any:
 
 
 def _raw(value: Any, current: Any) -> Any:
-    from .rawjson import RawJSON
-
     if isinstance(value, Raw):
         return RawJSON(value.text, value.value)
-    return RawJSON.from_value(value)
+    return RawJSON(None, value)
 
 
-def _list(element: Decoder, go_name: str) -> Decoder:
+def _list(element: Decoder, go_name: str, zero: Callable[[], Any]) -> Decoder:
+    def one(item: Any) -> Any:
+        new = element(item, None)
+        return zero() if new is None else new  # a null element is the zero value
+
     def dec(value: Any, current: Any) -> Any:
         if isinstance(value, list) and not isinstance(value, Obj):
-            return [element(item, None) for item in value]
+            return [one(item) for item in value]
         if value is None:
             return []
         raise _mismatch(value, go_name)
@@ -242,16 +244,30 @@ def _pairs(value: Any) -> list[tuple[str, Any]] | None:
 class FieldCodec:
     """How one model field is read from and written to JSON."""
 
-    __slots__ = ("attr", "decode", "encode", "json_name", "omit_empty")
+    __slots__ = ("attr", "decode", "encode", "json_name", "nullable", "omit_empty")
 
     def __init__(
-        self, attr: str, json_name: str, decode: Decoder, encode: Encoder, omit_empty: bool
+        self,
+        attr: str,
+        json_name: str,
+        decode: Decoder,
+        encode: Encoder,
+        omit_empty: bool,
+        nullable: bool,
     ) -> None:
         self.attr = attr
         self.json_name = json_name
         self.decode = decode
         self.encode = encode
         self.omit_empty = omit_empty
+        self.nullable = nullable  # None is a value (Go pointer), not "leave as it was"
+
+
+_new_object = object.__new__
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class StructCodec:
@@ -260,41 +276,125 @@ class StructCodec:
     def __init__(self, cls: type[GoModel]) -> None:
         self.cls = cls
         self.go_name = cls.go_type_name()
+        self.short_name = self.go_name.rsplit(".", 1)[-1]
         self.fields: list[FieldCodec] = []
         self.exact: dict[str, FieldCodec] = {}
         self.folded: dict[str, FieldCodec] = {}
+        self.static_defaults: dict[str, Any] = {}
+        self.factories: list[tuple[str, Callable[[], Any]]] = []
+        self.fast_kinds: list[str | int | None] = []
+        self.direct_decoders: list[Decoder | None] = []
         for attr, info in cls.model_fields.items():
             json_name = info.alias or attr
             decode, encode = _codec_for(info.annotation, info.metadata)
             omit = any(isinstance(m, OmitEmpty) for m in info.metadata)
-            fc = FieldCodec(attr, json_name, decode, encode, omit)
+            nullable = _is_optional(info.annotation)
+            fc = FieldCodec(attr, json_name, decode, encode, omit, nullable)
             self.fields.append(fc)
+            self.fast_kinds.append(_fast_kind(info.annotation, info.metadata))
+            self.direct_decoders.append(None)
             self.exact[json_name] = fc
             self.folded.setdefault(fold_key(json_name), fc)
-        self.defaults = {
-            attr: info.get_default(call_default_factory=True)
-            for attr, info in cls.model_fields.items()
-        }
+            if info.default_factory is None:
+                self.static_defaults[attr] = info.default
+            else:
+                self.factories.append((attr, _fast_factory(info.annotation, info.default_factory)))
+        self.field_count = len(self.fields)
+
+    def decode_one(self, key: str, value: Any, values: dict[str, Any]) -> None:
+        """Apply one key/value pair (any case, null, errors): the general path."""
+        fc = self.exact.get(key)
+        if fc is None:
+            fc = self.folded.get(fold_key(key))
+            if fc is None:
+                return  # unknown keys are ignored, as in Go
+        try:
+            new = fc.decode(value, values.get(fc.attr))
+        except DecodeError as e:
+            e.path.insert(0, fc.json_name)
+            if not e.struct:
+                e.struct = self.short_name
+            raise
+        if new is not None or fc.nullable:
+            values[fc.attr] = new
+
+    def _annotate(self, e: DecodeError, fc: FieldCodec) -> None:
+        e.path.insert(0, fc.json_name)
+        if not e.struct:
+            e.struct = self.short_name
 
     def decode_fields(self, pairs: list[tuple[str, Any]], values: dict[str, Any]) -> None:
-        exact = self.exact
-        folded = self.folded
-        for key, value in pairs:
-            fc = exact.get(key)
-            if fc is None:
-                fc = folded.get(fold_key(key))
-                if fc is None:
-                    continue  # unknown keys are ignored, as in Go
-            try:
-                values[fc.attr] = fc.decode(value, values[fc.attr])
-            except DecodeError as e:
-                e.path.insert(0, fc.json_name)
-                if not e.struct:
-                    e.struct = self.go_name.rsplit(".", 1)[-1]
-                raise
+        self.decode_fields = self._compile()  # type: ignore[method-assign,assignment]
+        self.decode_fields(pairs, values)
+
+    def _compile(self) -> Callable[[list[tuple[str, Any]], dict[str, Any]], None]:
+        """A decode loop specialised for this struct: exact keys of plain scalars are handled
+        inline (the common case), everything else goes through :meth:`decode_one`."""
+        for i, info in enumerate(self.cls.model_fields.values()):
+            ann = info.annotation
+            if isinstance(ann, type) and issubclass(ann, GoModel):
+                self.direct_decoders[i] = ann.go_codec().decode_into
+        lines = ["def decode_fields(pairs, values):", "    for key, value in pairs:"]
+        env: dict[str, Any] = {
+            "slow": self.decode_one,
+            "DecodeError": DecodeError,
+            "annotate": self._annotate,
+        }
+        first = True
+        for i, fc in enumerate(self.fields):
+            kw = "if" if first else "elif"
+            first = False
+            lines.append(f"        {kw} key == {fc.json_name!r}:")
+            kind = self.fast_kinds[i]
+            attr = repr(fc.attr)
+            if kind is None:
+                env[f"d{i}"] = self.direct_decoders[i] or fc.decode
+                env[f"f{i}"] = fc
+                lines.append("            try:")
+                lines.append(f"                new = d{i}(value, values.get({attr}))")
+                lines.append("            except DecodeError as e:")
+                lines.append(f"                annotate(e, f{i})")
+                lines.append("                raise")
+                if fc.nullable:
+                    lines.append(f"            values[{attr}] = new")
+                else:
+                    lines.append("            if new is not None:")
+                    lines.append(f"                values[{attr}] = new")
+                lines.append("            continue")
+            elif kind == "str":
+                lines.append("            if type(value) is str and value.isascii():")
+                lines.append(f"                values[{attr}] = value")
+                lines.append("                continue")
+            elif kind == "bool":
+                lines.append("            if value is True or value is False:")
+                lines.append(f"                values[{attr}] = value")
+                lines.append("                continue")
+            else:
+                lines.append(f"            if type(value) is int and 0 <= value <= {kind}:")
+                lines.append(f"                values[{attr}] = value")
+                lines.append("                continue")
+        lines.append("        slow(key, value, values)")
+        namespace: dict[str, Any] = {}
+        exec("\n".join(lines), env, namespace)
+        return typing.cast(
+            Callable[[list[tuple[str, Any]], dict[str, Any]], None], namespace["decode_fields"]
+        )
 
     def build(self, values: dict[str, Any]) -> GoModel:
-        return self.cls.model_construct(**values)
+        """The model holding ``values`` (already valid), missing fields at their defaults."""
+        if len(values) != self.field_count:
+            for attr, factory in self.factories:
+                if attr not in values:
+                    values[attr] = factory()
+        obj = _new_object(self.cls)
+        _set_dict(obj, values)
+        _set_fields_set(obj, set(values))
+        _set_extra(obj, None)
+        _set_private(obj, None)
+        return obj
+
+    def new_default(self) -> GoModel:
+        return self.build(dict(self.static_defaults))
 
     def decode_into(self, value: Any, current: GoModel | None) -> GoModel | None:
         pairs = _pairs(value)
@@ -302,7 +402,7 @@ class StructCodec:
             if value is None:
                 return current
             raise _mismatch(value, self.go_name)
-        values = dict(current.__dict__) if current is not None else dict(self.defaults)
+        values = dict(current.__dict__) if current is not None else dict(self.static_defaults)
         self.decode_fields(pairs, values)
         return self.build(values)
 
@@ -317,12 +417,42 @@ class StructCodec:
         return "{" + ",".join(parts) + "}"
 
 
+def _fast_kind(annotation: Any, metadata: list[Any]) -> str | int | None:
+    """How a field's common case is decoded inline: "str", "bool", an int limit, or None."""
+    for m in metadata:
+        if isinstance(m, GoUint):
+            return (1 << m.bits) - 1
+        if isinstance(m, GoName):
+            return "str"
+        if isinstance(m, (GoTimestamp, GoHex)):
+            return None
+    if annotation is str:
+        return "str"
+    if annotation is bool:
+        return "bool"
+    return None
+
+
+def _is_optional(annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    return origin in (types.UnionType, typing.Union) and type(None) in typing.get_args(annotation)
+
+
+def _fast_factory(annotation: Any, factory: Callable[..., Any]) -> Callable[[], Any]:
+    if isinstance(annotation, type) and issubclass(annotation, GoModel):
+        return lambda: annotation.go_codec().new_default()
+    return typing.cast(Callable[[], Any], factory)
+
+
 def _struct(cls: type[GoModel], optional: bool) -> Decoder:
+    codec: list[StructCodec] = []
+
     def dec(value: Any, current: Any) -> Any:
-        codec = cls.go_codec()
         if optional and value is None:
             return None
-        return codec.decode_into(value, current)
+        if not codec:
+            codec.append(cls.go_codec())
+        return codec[0].decode_into(value, current)
 
     return dec
 
@@ -370,8 +500,6 @@ def _enc_list(element: Encoder) -> Encoder:
 
 
 def _codec_for(annotation: Any, metadata: list[Any]) -> tuple[Decoder, Encoder]:
-    from .rawjson import RawJSON
-
     for m in metadata:
         if isinstance(m, GoUint):
             return _uint(m.bits, m.go_name), _enc_int
@@ -395,7 +523,7 @@ def _codec_for(annotation: Any, metadata: list[Any]) -> tuple[Decoder, Encoder]:
     if origin is list:
         el_dec, el_enc = _codec_for(args[0], [])
         go_name = "[]" + _go_name_of(args[0])
-        return _list(el_dec, go_name), _enc_list(el_enc)
+        return _list(el_dec, go_name, _zero_of(args[0])), _enc_list(el_enc)
     if origin is dict:
         return _string_map, _enc_map
     if annotation is str:
@@ -411,6 +539,18 @@ def _codec_for(annotation: Any, metadata: list[Any]) -> tuple[Decoder, Encoder]:
     if isinstance(annotation, type) and issubclass(annotation, GoModel):
         return _struct(annotation, optional=False), _enc_model
     raise TypeError(f"unsupported field type {annotation!r}")
+
+
+def _zero_of(annotation: Any) -> Callable[[], Any]:
+    if isinstance(annotation, type) and issubclass(annotation, GoModel):
+        return lambda: annotation.go_codec().new_default()
+    if annotation is IPNet:
+        return IPNet
+    if annotation is IP:
+        return IP
+    if annotation is str:
+        return str
+    raise TypeError(f"no zero value for list element {annotation!r}")
 
 
 def _optional_string(value: Any, current: Any) -> Any:
@@ -487,9 +627,9 @@ class GoModel(BaseModel):
         pairs = _pairs(value)
         if pairs is None:
             if value is None:
-                return typing.cast(typing.Self, codec.build(dict(codec.defaults)))
+                return typing.cast(typing.Self, codec.new_default())
             raise _mismatch(value, codec.go_name)
-        values = dict(codec.defaults)
+        values = dict(codec.static_defaults)
         codec.decode_fields(pairs, values)
         return typing.cast(typing.Self, codec.build(values))
 
@@ -505,13 +645,18 @@ class GoModel(BaseModel):
         by_name: bool | None = None,
     ) -> typing.Self:
         """Decode JSON text the way the Go node does; raises ``ValidationError``."""
-        from ._jsontext import parse
-
-        value = parse(json_data, cls.raw_plan)
+        text = to_text(json_data)
+        value = parse(text)
         try:
-            return cls.go_decode(value)
+            model = cls.go_decode(value)
         except DecodeError as e:
             raise ValidationError(e.message(cls.go_type_name())) from None
+        if cls.raw_plan is not None:
+            model.attach_source(LazySource(text, cls.raw_plan), ())
+        return model
+
+    def attach_source(self, source: LazySource, path: tuple[str | int, ...]) -> None:
+        """Tell the raw ``data`` values where their exact text is (see ``LazySource``)."""
 
     @classmethod
     def model_validate(
@@ -539,5 +684,3 @@ class GoModel(BaseModel):
         """The Go node's JSON encoding of this value (compact; keyword options are ignored)."""
         return self.go_codec().encode(self)
 
-
-RAW_PLAN = RAW

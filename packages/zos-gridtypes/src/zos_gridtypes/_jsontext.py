@@ -111,10 +111,6 @@ RAW = "raw"
 Plan = dict[str, Any] | list[Any] | str
 
 
-def _fold(key: str) -> str:
-    return fold_key(key)
-
-
 def fold_key(key: str) -> str:
     """Go's key folding (bytes.EqualFold): ASCII case, plus the Kelvin sign and long s."""
     if not key.isascii():
@@ -157,7 +153,7 @@ def _object(text: str, pos: int, plan: dict[str, Any]) -> tuple[Obj, int]:
             pos = _WS.match(text, pos + 1).end()  # type: ignore[union-attr]
         sub = plan.get(key)
         if sub is None:
-            sub = plan.get(_fold(key))
+            sub = plan.get(fold_key(key))
         value, pos = _planned(text, pos, sub)
         out.append((key, value))
         pos = _WS.match(text, pos).end()  # type: ignore[union-attr]

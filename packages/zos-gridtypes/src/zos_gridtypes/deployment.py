@@ -6,7 +6,7 @@ import builtins
 import hashlib
 from collections.abc import Callable, Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
@@ -15,11 +15,12 @@ from ._gotypes import U32, U64, Name, Timestamp, Uint
 from ._jsontext import RAW, Plan
 from .errors import ValidationError
 from .names import deployment_id, name_error, unique_name, workload_id
-from .rawjson import RawJSON
+from .rawjson import LazySource, RawJSON
 from .units import Capacity
 from .workload_data import WORKLOAD_TYPES, NetworkLightVariant, WorkloadData
 
 if TYPE_CHECKING:
+    from .keys import KeyPair
     from .upgrade import UpgradeOp
 
 
@@ -47,6 +48,11 @@ class Result(GoModel):
     state: str = ""
     message: str = ""
     data: RawJSON = Field(default_factory=RawJSON)
+
+    raw_plan: ClassVar[Plan | None] = {"data": RAW}
+
+    def attach_source(self, source: LazySource, path: tuple[str | int, ...]) -> None:
+        self.data.attach(source, (*path, "data"))
 
     def is_empty(self) -> bool:
         return self.created == 0 and self.state == "" and self.message == "" and not self.data
@@ -86,6 +92,12 @@ class Workload(GoModel):
     description: str = ""
     result: Result = Field(default_factory=Result)
 
+    raw_plan: ClassVar[Plan | None] = {"data": RAW, "result": {"data": RAW}}
+
+    def attach_source(self, source: LazySource, path: tuple[str | int, ...]) -> None:
+        self.data.attach(source, (*path, "data"))
+        self.result.attach_source(source, (*path, "result"))
+
     @classmethod
     def new(
         cls,
@@ -118,7 +130,11 @@ class Workload(GoModel):
         return cls
 
     def workload_data(self) -> WorkloadData:
-        """The typed ``data``; ``ValidationError`` (Go's text) for an unknown type or bad data."""
+        """The typed ``data``; ``ValidationError`` (Go's text) for an unknown type or bad data.
+
+        The result is cached with the raw data: treat it as read-only, and to change a
+        workload's data assign a new ``data`` (e.g. ``Workload.new``).
+        """
         cls = self.data_type()
         raw = self.data
         typed = raw.cached(cls)
@@ -137,7 +153,15 @@ class Workload(GoModel):
     def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
         data = self.workload_data()
         out += (str(self.version), self.name, self.type, self.metadata, self.description)
-        data.write_challenge(out, variant)
+        # The data part depends only on the (immutable) raw data: computed once per variant.
+        cls = type(data)
+        rendered = self.data.cached_challenge(cls, variant)
+        if rendered is None:
+            pieces: list[str] = []
+            data.write_challenge(pieces, variant)
+            rendered = "".join(pieces)
+            self.data.cache_challenge(cls, variant, rendered)
+        out.append(rendered)
 
     def challenge(self, variant: NetworkLightVariant = "wg") -> bytes:
         """This workload's part of the deployment challenge (UTF-8 bytes)."""
@@ -180,9 +204,6 @@ class Signature(GoModel):
     signature_type: str = ""
 
 
-SignatureStyle = Literal["", "polka-wallet"]
-
-
 class SignatureRequirement(GoModel):
     """Who must sign the deployment, the weight needed, and the signatures given so far."""
 
@@ -222,6 +243,11 @@ class Deployment(GoModel):
     version: U32 = 0
     twin_id: U32 = 0
     contract_id: U64 = 0
+
+    def attach_source(self, source: LazySource, path: tuple[str | int, ...]) -> None:
+        for index, workload in enumerate(self.workloads):
+            workload.attach_source(source, (*path, "workloads", index))
+
     metadata: str = ""
     description: str = ""
     expiration: Timestamp = 0
@@ -306,6 +332,21 @@ class Deployment(GoModel):
         """The 32 lowercase hex characters a client puts in the node contract."""
         return self.challenge_hash(variant).hex()
 
+    def check_contract_hash(
+        self, contract_hash: str | bytes, variant: NetworkLightVariant = "wg"
+    ) -> None:
+        """The node's check of the node contract's ``deployment_hash`` (32 hex characters).
+
+        Raises ``ValidationError("contract hash does not match deployment hash")``.
+        """
+        text = (
+            contract_hash.decode("utf-8", "replace")
+            if isinstance(contract_hash, bytes)
+            else contract_hash
+        )
+        if text != self.challenge_hash_hex(variant):
+            raise ValidationError("contract hash does not match deployment hash")
+
     # -- validation and capacity ------------------------------------------------------------
 
     def valid(self) -> None:
@@ -337,11 +378,11 @@ class Deployment(GoModel):
 
     # -- signatures -------------------------------------------------------------------------
 
-    def sign(self, twin_id: int, secret: bytes, key_type: str = "ed25519") -> None:
+    def sign(self, twin_id: int, secret: bytes | KeyPair, key_type: str = "ed25519") -> None:
         """Sign the challenge hash as ``twin_id`` and store the signature (replacing any).
 
         ``secret`` is the 32-byte ed25519 seed, or for sr25519 the 32-byte mini-secret or
-        the 64-byte expanded secret key.
+        the 64-byte expanded secret key; or a :class:`KeyPair` (then ``key_type`` is its own).
         """
         from .signing import sign_deployment
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
@@ -51,6 +51,9 @@ def backend_error(backend: str, tls_passthrough: bool) -> str | None:
 class GatewayProxyResult(GoModel):
     go_type = "zos.GatewayProxyResult"
     fqdn: str = ""
+    tls_passthrough: bool = False
+    backends: list[str] = Field(default_factory=list)
+    network: Annotated[str | None, OMIT_EMPTY] = None
 
 
 class GatewayFQDNResult(GoModel):
@@ -58,9 +61,11 @@ class GatewayFQDNResult(GoModel):
 
 
 class _GatewayBase(WorkloadData):
-    tls_passthrough: bool = False
-    backends: list[str] = Field(default_factory=list)
-    network: Annotated[str | None, OMIT_EMPTY] = None
+    # The fields are declared by each subclass so that they encode in Go's order.
+    if TYPE_CHECKING:
+        tls_passthrough: bool
+        backends: list[str]
+        network: str | None
 
     def _write_base(self, out: list[str]) -> None:
         out.append(b(self.tls_passthrough))
@@ -86,6 +91,9 @@ class GatewayNameProxy(_GatewayBase):
     result_type = GatewayProxyResult
 
     name: str = ""
+    tls_passthrough: bool = False
+    backends: list[str] = Field(default_factory=list)
+    network: Annotated[str | None, OMIT_EMPTY] = None
 
     def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
         out.append(self.name)
@@ -106,6 +114,9 @@ class GatewayFQDNProxy(_GatewayBase):
     result_type = GatewayFQDNResult
 
     fqdn: str = ""
+    tls_passthrough: bool = False
+    backends: list[str] = Field(default_factory=list)
+    network: Annotated[str | None, OMIT_EMPTY] = None
 
     def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
         out.append(self.fqdn)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.signing
 import sr25519  # type: ignore[import-untyped]
@@ -33,6 +34,11 @@ def mini_secret_from_mnemonic(words: str, password: str = "") -> bytes:
         raise ValidationError(f"invalid mnemonic: {e}") from None
     salt = b"mnemonic" + password.encode()
     return hashlib.pbkdf2_hmac("sha512", entropy, salt, 2048)[:32]
+
+
+def generate_mnemonic(strength: int = 128) -> str:
+    """A new random BIP39 English mnemonic (12 words for 128 bits of entropy)."""
+    return str(Mnemonic("english").generate(strength=strength))
 
 
 def ss58_address(public_key: bytes, prefix: int = 42) -> str:
@@ -122,7 +128,7 @@ def verify_signature(key_type: str, public_key: bytes, message: bytes, signature
         except (ValueError, TypeError):
             return False
     try:
-        nacl.signing.VerifyKey(public_key).verify(message, signature)
-    except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
+        nacl.bindings.crypto_sign_open(signature + message, public_key)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError, TypeError):
         return False
     return True

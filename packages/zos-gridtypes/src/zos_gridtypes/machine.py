@@ -118,14 +118,15 @@ class ZMachineLightResult(GoModel):
 
 
 class _MachineBase(WorkloadData):
-    flist: str = ""
-    size: Unit = 0
-    compute_capacity: MachineCapacity = Field(default_factory=MachineCapacity)
-    mounts: list[MachineMount] = Field(default_factory=list)
-    entrypoint: str = ""
-    env: dict[str, str] = Field(default_factory=dict)
-    corex: bool = False
-    gpu: Annotated[list[str], OMIT_EMPTY] = Field(default_factory=list)
+    # The fields are declared by each subclass so that they encode in Go's order.
+    if TYPE_CHECKING:
+        flist: str
+        size: int
+        compute_capacity: MachineCapacity
+        mounts: list[MachineMount]
+        entrypoint: str
+        env: dict[str, str]
+        gpu: list[str]
 
     def _interfaces(self) -> list[MachineInterface]:
         raise NotImplementedError
@@ -200,7 +201,15 @@ class ZMachine(_MachineBase):
     type_name = wt.ZMACHINE
     result_type = ZMachineResult
 
+    flist: str = ""
     network: MachineNetwork = Field(default_factory=MachineNetwork)
+    size: Unit = 0
+    compute_capacity: MachineCapacity = Field(default_factory=MachineCapacity)
+    mounts: list[MachineMount] = Field(default_factory=list)
+    entrypoint: str = ""
+    env: dict[str, str] = Field(default_factory=dict)
+    corex: bool = False
+    gpu: Annotated[list[str], OMIT_EMPTY] = Field(default_factory=list)
 
     def _interfaces(self) -> list[MachineInterface]:
         return self.network.interfaces
@@ -243,7 +252,15 @@ class ZMachineLight(_MachineBase):
     type_name = wt.ZMACHINE_LIGHT
     result_type = ZMachineLightResult
 
+    flist: str = ""
     network: MachineNetworkLight = Field(default_factory=MachineNetworkLight)
+    size: Unit = 0
+    compute_capacity: MachineCapacity = Field(default_factory=MachineCapacity)
+    mounts: list[MachineMount] = Field(default_factory=list)
+    entrypoint: str = ""
+    env: dict[str, str] = Field(default_factory=dict)
+    corex: bool = False
+    gpu: Annotated[list[str], OMIT_EMPTY] = Field(default_factory=list)
 
     def _interfaces(self) -> list[MachineInterface]:
         return self.network.interfaces

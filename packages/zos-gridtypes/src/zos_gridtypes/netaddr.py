@@ -7,6 +7,7 @@ from Go's ``ParseIP``/``ParseCIDR`` and ``IP.String``/``IPNet.String``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
@@ -53,7 +54,16 @@ def _xtoi(s: str) -> tuple[int, int, bool]:
     return n, i, True
 
 
+_SIMPLE_V4 = re.compile(r"(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})\.(0|[1-9]\d{0,2})")
+
+
 def _parse_ipv4(s: str) -> bytes | None:
+    m = _SIMPLE_V4.fullmatch(s)
+    if m is not None:  # fast path: the common canonical text
+        a, b, c, d = int(m[1]), int(m[2]), int(m[3]), int(m[4])
+        if a < 256 and b < 256 and c < 256 and d < 256:
+            return _V4_MAPPED_PREFIX + bytes((a, b, c, d))
+        return None
     out = bytearray(4)
     for i in range(4):
         if not s:
@@ -179,6 +189,15 @@ class IP:
         """Parse like Go's ``net.IP.UnmarshalText``: ``""`` is unset, else a literal IP."""
         if text == "":
             return UNSET_IP
+        m = _SIMPLE_V4.fullmatch(text)
+        if m is not None:  # fast path: canonical IPv4 text is its own rendering
+            octets = (int(m[1]), int(m[2]), int(m[3]), int(m[4]))
+            if max(octets) < 256:
+                ip = cls.__new__(cls)
+                ip.packed = _V4_MAPPED_PREFIX + bytes(octets)
+                ip._text = text
+                return ip
+            raise ValueError(f"invalid IP address: {text}")
         packed = parse_ip(text)
         if packed is None:
             raise ValueError(f"invalid IP address: {text}")
@@ -242,12 +261,15 @@ class IPNet:
 
     __slots__ = ("_text", "ip", "prefix", "v4_text")
 
-    def __init__(self, ip: bytes = b"", prefix: int = 0, v4_text: bool = True) -> None:
+    def __init__(
+        self, ip: bytes = b"", prefix: int = 0, v4_text: bool = True, text: str | None = None
+    ) -> None:
         # ``v4_text``: parsed from IPv4 text (a 32-bit mask) rather than IPv6 text (128-bit).
+        # ``text``: the canonical rendering when the caller already has it.
         self.ip = ip
         self.prefix = prefix
         self.v4_text = v4_text
-        self._text = self._render()
+        self._text = self._render() if text is None else text
 
     def _render(self) -> str:
         if not self.ip:
@@ -266,6 +288,15 @@ class IPNet:
         if slash < 0:
             raise ValueError(f"invalid CIDR address: {text}")
         addr, mask = text[:slash], text[slash + 1 :]
+        if mask.isdigit() and len(mask) <= 3 and mask.isascii():
+            m = _SIMPLE_V4.fullmatch(addr)
+            if m is not None:  # fast path: canonical IPv4 CIDR
+                n = int(mask)
+                octets = (int(m[1]), int(m[2]), int(m[3]), int(m[4]))
+                if n <= 32 and max(octets) < 256:
+                    # Canonical already, except for leading zeros in the prefix length.
+                    canonical = text if mask[0] != "0" or mask == "0" else f"{addr}/{n}"
+                    return cls(_V4_MAPPED_PREFIX + bytes(octets), n, True, canonical)
         v4 = True
         ip = _parse_ipv4(addr)
         if ip is None:
