@@ -434,3 +434,21 @@ async def test_job_steps_survive_a_replay(env: Env) -> None:
     env.store.mark_step(job_id, "provision:b")
     await env.settle()
     assert len(env.store.changes(TWIN, dep["contract_id"])) == before
+
+
+async def test_rent_contract_grace_pauses_every_deployment(env: Env) -> None:
+    from zos_provision.chain import Contract
+
+    deps = [env.sign(env.deployment(volume("v", GiB))) for _ in range(2)]
+    for dep in deps:
+        await env.engine.create_or_update(TWIN, dep, update=False)
+    await env.settle()
+    env.chain.contracts[77] = Contract(77, 9, "GracePeriod", "rent", NODE)
+    env.chain.contracts[78] = Contract(78, 9, "GracePeriod", "rent", NODE + 1)
+    assert not await env.engine.rent_locked(78, True)  # another node's rent
+    assert await env.engine.rent_locked(77, True)
+    await env.settle()
+    assert [env.states(d)["v"][0] for d in deps] == ["paused", "paused"]
+    assert await env.engine.rent_locked(77, False)
+    await env.settle()
+    assert [env.states(d)["v"][0] for d in deps] == ["ok", "ok"]

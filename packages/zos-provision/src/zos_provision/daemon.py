@@ -179,13 +179,15 @@ async def module_health(bus: zbus.Client) -> dict[str, str]:
     return dict(zip(names, results, strict=True))
 
 
-async def periodic_sync(engine: Engine, interval: float) -> None:
+async def periodic_sync(engine: Engine, interval: float, retry: float = 30.0) -> None:
+    """At start and every ``interval``; after a failure (chain down at boot) every ``retry``."""
     while True:
         try:
-            await engine.sync()
+            done = await engine.sync()
         except Exception:
             log.exception("sync with the chain failed")
-        await asyncio.sleep(interval)
+            done = False
+        await asyncio.sleep(interval if done else min(retry, interval))
 
 
 async def run(cfg: DaemonConfig) -> None:

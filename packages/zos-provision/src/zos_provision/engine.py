@@ -290,13 +290,29 @@ class Engine:
         self._kick()
         return count
 
-    async def sync(self) -> None:
-        """Reconcile with the chain; never delete on doubt (spec §10, project rules)."""
+    async def rent_locked(self, contract: int, lock: bool) -> bool:
+        """A lock event for a contract we do not store: if it is this node's rent contract,
+        every deployment on the node pauses (or resumes) with it (spec §10)."""
+        try:
+            found = await self.chain.get_contract(contract)
+        except Exception as err:
+            log.warning("lock event for unknown contract %d not checked: %s", contract, err)
+            return False
+        if found.kind != "rent" or found.node_id != self.config.node_id:
+            return False
+        for dep in self.store.deployments():
+            self.enqueue(Op.PAUSE if lock else Op.RESUME, dep)
+        return True
+
+    async def sync(self) -> bool:
+        """Reconcile with the chain; never delete on doubt (spec §10, project rules).
+
+        Returns False when the chain could not be asked (the caller retries sooner)."""
         try:
             on_chain = set(await self.chain.get_node_contracts(self.config.node_id))
         except Exception as err:
             log.warning("sync skipped, cannot list node contracts: %s", err)
-            return
+            return False
         for dep in self.store.deployments():
             cid = dep.contract_id
             try:
@@ -322,6 +338,7 @@ class Engine:
             grace = contract.state == "GracePeriod"
             if grace != paused:
                 self.contract_locked(cid, grace)
+        return True
 
     # ---- the worker ------------------------------------------------------------------------
 

@@ -24,12 +24,14 @@ STREAM_CONTRACT_LOCK = "stream:contract-lock"
 CONSUMER = "provisiond"
 
 
-def handle(engine: Engine, stream: str, body: dict[str, Any]) -> None:
+async def handle(engine: Engine, stream: str, body: dict[str, Any]) -> None:
     contract = int(body.get("Contract") or 0)
     if stream == STREAM_CONTRACT_CANCELLED:
         engine.contract_cancelled(contract, REASON_CANCELED)
     elif stream == STREAM_CONTRACT_LOCK:
-        engine.contract_locked(contract, bool(body.get("Lock")))
+        lock = bool(body.get("Lock"))
+        if not engine.contract_locked(contract, lock):
+            await engine.rent_locked(contract, lock)
 
 
 async def consume(redis: Redis, engine: Engine, block_ms: int = 3000) -> None:
@@ -65,7 +67,7 @@ async def _read(
             try:
                 body = msgpack.unpackb(raw, raw=False) if raw else {}
                 if isinstance(body, dict):
-                    handle(engine, stream, body)
+                    await handle(engine, stream, body)
             except Exception:
                 log.exception("bad event %s on %s", entry_id, stream)
             await redis.xack(stream, group, entry_id)
