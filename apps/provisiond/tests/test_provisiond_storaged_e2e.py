@@ -180,6 +180,9 @@ async def test_deploy_grow_cancel_on_storaged(node: RealNode, client: NodeClient
     assert await node.objects() == {f"{twin}-{cid}-disk", f"{twin}-{cid}-data"}
     pools = await (await client.bus()).call("zos.storage.pools")
     assert {p["type"] for p in pools} == {"ssd"} and len(pools) == 2
+    stats = await (await client.bus()).call("zos.statistics.get")
+    assert stats["system"]["sru"] > 0  # the node cache
+    assert stats["used"]["sru"] == stats["system"]["sru"] + 384 * MiB
     grown = await client.update(cid, spec("384MiB", "128MiB"), max_wait=60)
     assert grown.ok, grown.results
     async with zbus.Client(node.broker, timeout=10) as bus:

@@ -205,6 +205,9 @@ async def run(cfg: DaemonConfig) -> None:
                 await storage.total(DeviceType.HDD)
             )
 
+        async def cache_size() -> int:
+            return int((await storage.cache()).Usage.Size)
+
         kyc: KycChecker = HttpKyc(cfg.kyc_url) if cfg.kyc_url else NoKyc()
         node_id = await resolve_node_id(cfg, store, bus)
         log.info("node id %d", node_id)
@@ -218,6 +221,7 @@ async def run(cfg: DaemonConfig) -> None:
             EngineConfig(node_id=node_id, chain_retry_limit=cfg.chain_retry_limit),
             kyc=kyc,
             disk_totals=disk_totals,
+            cache_size=cache_size,
         )
         for manager in managers.values():
             initialize = getattr(manager, "initialize", None)

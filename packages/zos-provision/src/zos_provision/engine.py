@@ -110,6 +110,7 @@ class Engine:
         kyc: KycChecker | None = None,
         memory: MemoryProbe = host_memory,
         disk_totals: Callable[[], Awaitable[tuple[int, int]]] | None = None,
+        cache_size: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
@@ -119,6 +120,7 @@ class Engine:
         self.kyc = kyc or NoKyc()
         self.memory = memory
         self.disk_totals = disk_totals
+        self.cache_size = cache_size
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._running: _Running | None = None
@@ -229,7 +231,13 @@ class Engine:
         memory = self.memory()
         sru, hru = (0, 0) if self.disk_totals is None else await self.disk_totals()
         total = host_total(memory, sru, hru)
-        system = system_reserve(memory.total, self.config.cache_size)
+        cache = self.config.cache_size
+        if self.cache_size is not None:
+            try:
+                cache = await self.cache_size()
+            except Exception as err:  # storaged busy or down: report without it
+                log.warning("cache size unknown: %s", err)
+        system = system_reserve(memory.total, cache)
         used, active, count = okay_capacity(self.store.deployments(), self._capacity)
         return Counters(
             total=total,
