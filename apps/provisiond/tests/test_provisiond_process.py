@@ -95,6 +95,7 @@ class Node_:
             identity=Identity(bytes([seed]) * 32),
             node_id=self.node_id,
             poll_interval=0.1,
+            rpc_expiration=5.0,
         )
 
 

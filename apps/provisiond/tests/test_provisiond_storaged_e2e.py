@@ -84,6 +84,7 @@ class RealNode:
             identity=Identity(bytes([seed]) * 32),
             node_id=self.node_id,
             poll_interval=0.1,
+            rpc_expiration=5.0,
         )
 
     async def objects(self) -> set[str]:

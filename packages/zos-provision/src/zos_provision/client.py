@@ -27,7 +27,7 @@ import yaml
 from redis.asyncio import Redis
 
 from zos_gridtypes import Deployment, KeyPair, SignatureRequirement, ValidationError
-from zos_provision.msgbus import MsgbusClient
+from zos_provision.msgbus import MsgbusClient, RemoteError
 
 UNITS = {
     "": 1,
@@ -43,6 +43,8 @@ UNITS = {
 }
 SIZED = ("zmount", "volume", "zdb")
 FINAL = ("ok", "error")
+#: a lost poll (node restarting) is asked again after this many seconds
+POLL_EXPIRATION = 5.0
 
 
 class SpecError(ValueError):
@@ -211,6 +213,8 @@ class NodeClient:
     identity: Identity
     node_id: int | None = None
     poll_interval: float = 1.0
+    #: how long a deploy/update waits for the node's answer (the TS client gives it 20 s)
+    rpc_expiration: float = 20.0
     twin_id: int = 0
     _bus: MsgbusClient | None = field(default=None, repr=False)
 
@@ -346,7 +350,7 @@ class NodeClient:
             raise
         dep.contract_id = contract
         try:
-            await (await self.bus()).call("zos.deployment.deploy", self._wire(dep))
+            await self._send("zos.deployment.deploy", self._wire(dep), contract, 0)
             names = {w.name for w in dep.workloads}
             final, results = await self.wait(contract, 0, names, progress, max_wait)
         except BaseException:
@@ -377,10 +381,33 @@ class NodeClient:
             dep.challenge_hash_hex(),
             "",
         )
-        await (await self.bus()).call("zos.deployment.update", self._wire(dep))
+        await self._send("zos.deployment.update", self._wire(dep), contract, version)
         names = {w.name for w in dep.workloads if w.version == version}
         final, results = await self.wait(contract, version, names, progress, max_wait)
         return Outcome(contract, final, time.monotonic() - started, results)
+
+    async def _send(self, cmd: str, wire: dict[str, Any], contract: int, version: int) -> None:
+        """Send a deploy/update; if the answer is lost (node restarting), find out whether
+        it arrived before sending it once more."""
+        bus = await self.bus()
+        for attempt in range(3):
+            try:
+                await bus.call(cmd, wire, expiration=self.rpc_expiration)
+                return
+            except RemoteError as err:
+                # a resend of what had arrived after all
+                text = str(err)
+                if attempt and (text == "exists" or text.startswith("expecting deployment")):
+                    return
+                raise
+            except TimeoutError:
+                try:
+                    if (await self.get(contract))["version"] == version:
+                        return  # it arrived; only the answer was lost
+                except (TimeoutError, RemoteError):
+                    pass
+                if attempt == 2:
+                    raise
 
     async def wait(
         self,
@@ -398,11 +425,16 @@ class NodeClient:
         """
         deadline = time.monotonic() + max_wait
         while True:
-            dep = await self.get(contract)
+            try:
+                dep = await self.get(contract)
+                entries = dep["workloads"] if version == 0 else await self.changes(contract)
+            except TimeoutError:  # a lost poll (the node restarting): ask again
+                if time.monotonic() > deadline:
+                    raise
+                continue
             if progress is not None:
                 progress(dep)
             latest: dict[str, tuple[str, str]] = {}
-            entries = dep["workloads"] if version == 0 else await self.changes(contract)
             for wl in entries:
                 if wl["version"] == version and wl["name"] in names:
                     latest[wl["name"]] = (wl["result"]["state"], wl["result"]["message"])
@@ -414,14 +446,18 @@ class NodeClient:
             await asyncio.sleep(self.poll_interval)
 
     async def get(self, contract: int) -> dict[str, Any]:
-        result = await (await self.bus()).call("zos.deployment.get", {"contract_id": contract})
+        result = await (await self.bus()).call(
+            "zos.deployment.get", {"contract_id": contract}, expiration=POLL_EXPIRATION
+        )
         return result  # type: ignore[no-any-return]
 
     async def list_deployments(self) -> list[dict[str, Any]]:
         return await (await self.bus()).call("zos.deployment.list")  # type: ignore[no-any-return]
 
     async def changes(self, contract: int) -> list[dict[str, Any]]:
-        result = await (await self.bus()).call("zos.deployment.changes", {"contract_id": contract})
+        result = await (await self.bus()).call(
+            "zos.deployment.changes", {"contract_id": contract}, expiration=POLL_EXPIRATION
+        )
         return result  # type: ignore[no-any-return]
 
     async def cancel(self, contract: int) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 log = logging.getLogger(__name__)
 
@@ -217,6 +218,8 @@ class MsgbusClient:
         await self.redis.lpush(queue, json.dumps(body))
         try:
             item = await self.redis.brpop([ret], timeout=max(int(expiration), 1))
+        except RedisTimeoutError:  # the socket gave up just before redis did
+            item = None
         finally:
             await self.redis.delete(ret)
         if item is None:
