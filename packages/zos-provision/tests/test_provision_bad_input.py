@@ -30,6 +30,29 @@ def test_msgbus_request_decode(raw: bytes) -> None:
         assert str(err)
 
 
+@given(
+    st.fixed_dictionaries(
+        {
+            "ref": st.text(min_size=1, max_size=4),
+            "cmd": st.text(min_size=1, max_size=4),
+            "ret": st.text(min_size=1, max_size=4),
+        },
+        optional={
+            "exp": json_values,
+            "now": json_values,
+            "src": json_values,
+            "dat": st.text(max_size=8),
+            "shm": json_values,
+        },
+    )
+)
+def test_msgbus_request_fields(obj: dict[str, Any]) -> None:
+    try:
+        Request.decode(json.dumps(obj))
+    except MsgbusError as err:
+        assert str(err)
+
+
 @given(st.text(max_size=20))
 def test_caller_parse(src: str) -> None:
     try:

@@ -1,6 +1,8 @@
 """The provisiond contract: what other modules and clients may rely on.
 
-provisiond serves two zbus objects in module ``provision`` (version ``0.0.1``, upstream names):
+provisiond serves two zbus objects in module ``provision`` (version ``0.0.1``, upstream names),
+declared below as `ProvisionInterface` and `StatisticsInterface` (call them with
+``zbus.Client(url).stub(ProvisionInterface)``):
 
 - ``provision`` (Provision): CreateOrUpdate(twin, Deployment, update) · Get(twin, contract)
   · List(twin) · Changes(twin, contract) · ListPublicIPs() · ListPrivateIPs(twin, network)
@@ -15,7 +17,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Annotated, Any
+
+import zos_zbus as zbus
+from zos_zbus import U32, U64, GoName
 
 MODULE = "provision"
 VERSION = "0.0.1"
@@ -49,11 +54,13 @@ class Op(enum.Enum):
 
 @dataclass
 class Capacity:
-    cru: int = 0
-    sru: int = 0
-    hru: int = 0
-    mru: int = 0
-    ipv4u: int = 0
+    """gridtypes.Capacity: ``cru``/``ipv4u`` counts, the rest bytes (Go names on zbus)."""
+
+    cru: Annotated[U64, GoName("CRU")] = 0
+    sru: Annotated[U64, GoName("SRU")] = 0
+    hru: Annotated[U64, GoName("HRU")] = 0
+    mru: Annotated[U64, GoName("MRU")] = 0
+    ipv4u: Annotated[U64, GoName("IPV4U")] = 0
 
     def add(self, other: Capacity) -> Capacity:
         return Capacity(
@@ -70,20 +77,20 @@ class Capacity:
 
 @dataclass
 class Users:
-    deployments: int = 0
-    workloads: int = 0
-    last_deployment_timestamp: int = 0
+    deployments: Annotated[U64, GoName("Deployments")] = 0
+    workloads: Annotated[U64, GoName("Workloads")] = 0
+    last_deployment_timestamp: Annotated[U64, GoName("LastDeploymentTimestamp")] = 0
 
 
 @dataclass
 class Counters:
-    """`zos.statistics.get`: ``used`` includes ``system``."""
+    """`zos.statistics.get` and Statistics.GetCounters: ``used`` includes ``system``."""
 
-    total: Capacity = field(default_factory=Capacity)
-    used: Capacity = field(default_factory=Capacity)
-    system: Capacity = field(default_factory=Capacity)
-    users: Users = field(default_factory=Users)
-    open_connections: int = 0
+    total: Annotated[Capacity, GoName("Total")] = field(default_factory=Capacity)
+    used: Annotated[Capacity, GoName("Used")] = field(default_factory=Capacity)
+    system: Annotated[Capacity, GoName("System")] = field(default_factory=Capacity)
+    users: Annotated[Users, GoName("Users")] = field(default_factory=Users)
+    open_connections: Annotated[int, GoName("OpenConnecions")] = 0  # sic, upstream's name
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -120,24 +127,63 @@ def twin_mismatch(deployment_twin: int, message_twin: int) -> str:
     return f"twin id mismatch (deployment: {deployment_twin}, message: {message_twin})"
 
 
-class Provision(Protocol):
-    """The ``provision`` zbus object (deployments as grid JSON objects)."""
-
-    async def CreateOrUpdate(self, twin: int, deployment: dict[str, Any], update: bool) -> None: ...
-    async def Get(self, twin: int, contract: int) -> dict[str, Any]: ...
-    async def List(self, twin: int) -> list[dict[str, Any]]: ...
-    async def Changes(self, twin: int, contract: int) -> list[dict[str, Any]]: ...
-    async def ListPublicIPs(self) -> list[str]: ...
-    async def ListPrivateIPs(self, twin: int, network: str) -> list[str]: ...
-    async def GetWorkloadStatus(self, id: str) -> tuple[str, bool]: ...
-    async def DecommissionCached(self, id: str, reason: str) -> None: ...
+class ProvisionCallError(zbus.CallError):
+    """A provision call failed; the message is the engine's error text."""
 
 
-class Statistics(Protocol):
-    """The ``statistics`` zbus object."""
+@zbus.interface(module=MODULE, object=PROVISION_OBJECT, version=VERSION)
+class ProvisionInterface:
+    @zbus.method("CreateOrUpdate", raises=ProvisionCallError)
+    async def create_or_update(self, twin: U32, deployment: Any, update: bool) -> None:
+        raise NotImplementedError
 
-    async def Total(self) -> dict[str, int]: ...
-    async def Current(self) -> dict[str, int]: ...
-    async def Workloads(self) -> int: ...
-    async def GetCounters(self) -> dict[str, Any]: ...
-    async def ListGPUs(self) -> list[dict[str, Any]]: ...
+    @zbus.method("Get", raises=ProvisionCallError)
+    async def get(self, twin: U32, contract: U64) -> Any:
+        raise NotImplementedError
+
+    @zbus.method("List", raises=ProvisionCallError)
+    async def list_deployments(self, twin: U32) -> Any:
+        raise NotImplementedError
+
+    @zbus.method("Changes", raises=ProvisionCallError)
+    async def changes(self, twin: U32, contract: U64) -> Any:
+        raise NotImplementedError
+
+    @zbus.method("ListPublicIPs", raises=ProvisionCallError)
+    async def list_public_ips(self) -> list[str]:
+        raise NotImplementedError
+
+    @zbus.method("ListPrivateIPs", raises=ProvisionCallError)
+    async def list_private_ips(self, twin: U32, network: str) -> list[str]:
+        raise NotImplementedError
+
+    @zbus.method("GetWorkloadStatus", raises=ProvisionCallError)
+    async def get_workload_status(self, id: str) -> tuple[str, bool]:
+        raise NotImplementedError
+
+    @zbus.method("DecommissionCached", raises=ProvisionCallError)
+    async def decommission_cached(self, id: str, reason: str) -> None:
+        raise NotImplementedError
+
+
+@zbus.interface(module=MODULE, object=STATISTICS_OBJECT, version=VERSION)
+class StatisticsInterface:
+    @zbus.method("Total")
+    async def total(self) -> Capacity:
+        raise NotImplementedError
+
+    @zbus.method("Current")
+    async def current(self) -> Capacity:
+        raise NotImplementedError
+
+    @zbus.method("Workloads")
+    async def workloads(self) -> int:
+        raise NotImplementedError
+
+    @zbus.method("GetCounters")
+    async def get_counters(self) -> Counters:
+        raise NotImplementedError
+
+    @zbus.method("ListGPUs")
+    async def list_gpus(self) -> Any:
+        raise NotImplementedError

@@ -191,6 +191,7 @@ def workload_id(twin: int, contract: int, name: str) -> str:
 
 def parse_workload_id(text: str) -> tuple[int, int, str]:
     parts = text.split("-", 2)
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+    numbers = all(p.isascii() and p.isdigit() for p in parts[:2])
+    if len(parts) != 3 or not numbers or not parts[2]:
         raise ValueError(f"invalid workload id '{text}', expected '<twin>-<contract>-<name>'")
     return int(parts[0]), int(parts[1]), parts[2]

@@ -43,7 +43,7 @@ class Caller:
     @classmethod
     def parse(cls, src: str) -> Caller:
         twin, _, connection = str(src).partition(":")
-        if not twin.isdigit():
+        if not (twin.isascii() and twin.isdigit()):
             raise MsgbusError(f"invalid source '{src}': expected '<twin>' or '<twin>:<connection>'")
         return cls(int(twin), connection or None)
 
@@ -73,21 +73,27 @@ class Request:
             raise MsgbusError("request must be a JSON object")
         try:
             dat = base64.b64decode(obj.get("dat") or "", validate=True)
-        except (binascii.Error, TypeError) as err:
+        except (binascii.Error, TypeError, ValueError) as err:
             raise MsgbusError(f"field 'dat' is not base64: {err}") from err
         for key in ("ref", "cmd", "ret"):
             if not isinstance(obj.get(key), str) or not obj[key]:
                 raise MsgbusError(f"field '{key}' must be a non-empty string")
+        numbers = {}
+        for key in ("exp", "now"):
+            value = obj.get(key) or 0
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise MsgbusError(f"field '{key}' must be a number of seconds")
+            numbers[key] = int(value)
         return cls(
             ref=obj["ref"],
             src=str(obj.get("src", "")),
             cmd=obj["cmd"],
-            exp=int(obj.get("exp") or 0),
+            exp=numbers["exp"],
             dat=dat,
             tag=obj.get("tag"),
             ret=obj["ret"],
             shm=str(obj.get("shm") or ""),
-            now=int(obj.get("now") or 0),
+            now=numbers["now"],
         )
 
     def expired(self, now: float) -> bool:

@@ -297,7 +297,7 @@ class NodeAPI:
     def _debug_target(self, payload: bytes) -> tuple[int, int]:
         ref = payload_field(decode_json(payload), "deployment", str)
         twin, _, contract = ref.partition(":")
-        if not twin.isdigit() or not contract.isdigit():
+        if not all(x.isascii() and x.isdigit() for x in (twin, contract)):
             raise ValueError("field 'deployment' must be '<twin>:<contract>'")
         return int(twin), int(contract)
 

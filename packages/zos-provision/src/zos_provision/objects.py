@@ -1,118 +1,24 @@
-"""provisiond's zbus objects: ``provision`` and ``statistics`` (module ``provision``, 0.0.1).
+"""provisiond's zbus objects: the engine behind `api.ProvisionInterface` and
+`api.StatisticsInterface` (module ``provision``, 0.0.1).
 
-Method names are upstream's. Deployments and workloads cross the bus as their grid JSON
-objects (msgpack maps with the JSON keys), which is what Python callers want; Go's gob-like
-struct maps are not reproduced for them.
+Deployments and workloads cross the bus as their grid JSON objects (msgpack maps with the
+JSON keys), which is what Python callers want; Go's struct maps are not reproduced for them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-import zos_zbus as zbus
 from zos_provision.api import (
-    MODULE,
-    PROVISION_OBJECT,
-    STATISTICS_OBJECT,
-    VERSION,
+    Capacity,
+    Counters,
+    ProvisionCallError,
     ProvisionError,
+    ProvisionInterface,
+    StatisticsInterface,
 )
-from zos_provision.api import Capacity as CapacityData
 from zos_provision.engine import Engine
 from zos_provision.model import parse_workload_id
-from zos_zbus import U32, U64, GoName
-
-
-class ProvisionCallError(zbus.CallError):
-    """A provision call failed; the message is the engine's error text."""
-
-
-@dataclass
-class Capacity:
-    cru: Annotated[U64, GoName("CRU")] = 0
-    sru: Annotated[U64, GoName("SRU")] = 0
-    hru: Annotated[U64, GoName("HRU")] = 0
-    mru: Annotated[U64, GoName("MRU")] = 0
-    ipv4u: Annotated[U64, GoName("IPV4U")] = 0
-
-    @classmethod
-    def of(cls, cap: CapacityData) -> Capacity:
-        return cls(cap.cru, cap.sru, cap.hru, cap.mru, cap.ipv4u)
-
-
-@dataclass
-class Users:
-    deployments: Annotated[U64, GoName("Deployments")] = 0
-    workloads: Annotated[U64, GoName("Workloads")] = 0
-    last_deployment_timestamp: Annotated[U64, GoName("LastDeploymentTimestamp")] = 0
-
-
-@dataclass
-class Counters:
-    total: Annotated[Capacity, GoName("Total")] = field(default_factory=Capacity)
-    used: Annotated[Capacity, GoName("Used")] = field(default_factory=Capacity)
-    system: Annotated[Capacity, GoName("System")] = field(default_factory=Capacity)
-    users: Annotated[Users, GoName("Users")] = field(default_factory=Users)
-    open_connections: Annotated[int, GoName("OpenConnecions")] = 0  # sic, upstream's name
-
-
-@zbus.interface(module=MODULE, object=PROVISION_OBJECT, version=VERSION)
-class ProvisionInterface:
-    @zbus.method("CreateOrUpdate", raises=ProvisionCallError)
-    async def create_or_update(self, twin: U32, deployment: Any, update: bool) -> None:
-        raise NotImplementedError
-
-    @zbus.method("Get", raises=ProvisionCallError)
-    async def get(self, twin: U32, contract: U64) -> Any:
-        raise NotImplementedError
-
-    @zbus.method("List", raises=ProvisionCallError)
-    async def list_deployments(self, twin: U32) -> Any:
-        raise NotImplementedError
-
-    @zbus.method("Changes", raises=ProvisionCallError)
-    async def changes(self, twin: U32, contract: U64) -> Any:
-        raise NotImplementedError
-
-    @zbus.method("ListPublicIPs", raises=ProvisionCallError)
-    async def list_public_ips(self) -> list[str]:
-        raise NotImplementedError
-
-    @zbus.method("ListPrivateIPs", raises=ProvisionCallError)
-    async def list_private_ips(self, twin: U32, network: str) -> list[str]:
-        raise NotImplementedError
-
-    @zbus.method("GetWorkloadStatus", raises=ProvisionCallError)
-    async def get_workload_status(self, id: str) -> tuple[str, bool]:
-        raise NotImplementedError
-
-    @zbus.method("DecommissionCached", raises=ProvisionCallError)
-    async def decommission_cached(self, id: str, reason: str) -> None:
-        raise NotImplementedError
-
-
-@zbus.interface(module=MODULE, object=STATISTICS_OBJECT, version=VERSION)
-class StatisticsInterface:
-    @zbus.method("Total")
-    async def total(self) -> Capacity:
-        raise NotImplementedError
-
-    @zbus.method("Current")
-    async def current(self) -> Capacity:
-        raise NotImplementedError
-
-    @zbus.method("Workloads")
-    async def workloads(self) -> int:
-        raise NotImplementedError
-
-    @zbus.method("GetCounters")
-    async def get_counters(self) -> Counters:
-        raise NotImplementedError
-
-    @zbus.method("ListGPUs")
-    async def list_gpus(self) -> Any:
-        raise NotImplementedError
 
 
 class ProvisionObject(ProvisionInterface):
@@ -182,23 +88,16 @@ class StatisticsObject(StatisticsInterface):
         self.engine = engine
 
     async def total(self) -> Capacity:
-        return Capacity.of((await self.engine.counters()).total)
+        return (await self.engine.counters()).total
 
     async def current(self) -> Capacity:
-        return Capacity.of((await self.engine.counters()).used)
+        return (await self.engine.counters()).used
 
     async def workloads(self) -> int:
         return (await self.engine.counters()).users.workloads
 
     async def get_counters(self) -> Counters:
-        c = await self.engine.counters()
-        return Counters(
-            total=Capacity.of(c.total),
-            used=Capacity.of(c.used),
-            system=Capacity.of(c.system),
-            users=Users(c.users.deployments, c.users.workloads, c.users.last_deployment_timestamp),
-            open_connections=c.open_connections,
-        )
+        return await self.engine.counters()
 
     async def list_gpus(self) -> Any:
         return []
