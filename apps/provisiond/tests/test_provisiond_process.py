@@ -368,3 +368,17 @@ async def test_failed_deploy_is_rolled_back(node: Node_, client: NodeClient) -> 
     assert first.ok
     with pytest.raises(SpecError, match="an identical deployment is already active on node"):
         await client.deploy(SPEC)
+
+
+async def test_only_kyc_verified_twins_deploy(node: Node_, client: NodeClient) -> None:
+    from zos_provision.msgbus import RemoteError
+
+    node.start("--kyc-url", node.chain_url + "/kyc/v1/status/{address}")
+    twin = await client.twin()
+    with pytest.raises(RemoteError) as info:
+        await client.deploy(SPEC, max_wait=30)
+    assert str(info.value) == f"user with twin id {twin} is not verified"
+    assert node.files.names() == set()
+    node.chain.set_kyc_verified(twin, True)
+    outcome = await client.deploy(SPEC, max_wait=30)
+    assert outcome.ok

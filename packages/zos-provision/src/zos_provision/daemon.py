@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import zos_zbus as zbus
-from zos_chain.api import ContractResources, Resources, SubstrateGateway
+from zos_chain.api import ContractResources, Resources, SubstrateGateway, ss58_address
 from zos_provision import events
 from zos_provision.api import MODULE
 from zos_provision.api import Capacity as CapacityData
@@ -208,11 +208,15 @@ async def run(cfg: DaemonConfig) -> None:
         async def cache_size() -> int:
             return int((await storage.cache()).Usage.Size)
 
-        kyc: KycChecker = HttpKyc(cfg.kyc_url) if cfg.kyc_url else NoKyc()
-        node_id = await resolve_node_id(cfg, store, bus)
-        log.info("node id %d", node_id)
         gateway = chain_gateway(cfg, bus)
         reader = GatewayChainReader(gateway)
+
+        async def twin_address(twin: int) -> str:
+            return ss58_address(await reader.get_twin_public_key(twin))
+
+        kyc: KycChecker = HttpKyc(cfg.kyc_url, address=twin_address) if cfg.kyc_url else NoKyc()
+        node_id = await resolve_node_id(cfg, store, bus)
+        log.info("node id %d", node_id)
         engine = Engine(
             store,
             GridtypesRules(),
