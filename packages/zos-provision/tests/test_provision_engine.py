@@ -452,3 +452,20 @@ async def test_rent_contract_grace_pauses_every_deployment(env: Env) -> None:
     assert await env.engine.rent_locked(77, False)
     await env.settle()
     assert [env.states(d)["v"][0] for d in deps] == ["ok", "ok"]
+
+
+async def test_reboot_retries_managers_while_modules_come_up(env: Env) -> None:
+    env.engine.config.boot_retry_limit = 5.0
+    dep = env.sign(env.deployment(volume("v", GiB)))
+    await env.engine.create_or_update(TWIN, dep, update=False)
+    await env.settle()
+    wid = f"{TWIN}-{dep['contract_id']}-v"
+    env.volumes.resources.clear()
+    env.volumes.fail[wid] = "storaged is not ready"
+    env.engine.boot(first_start_after_boot=True)
+    await asyncio.sleep(0.2)
+    del env.volumes.fail[wid]  # storaged is up now
+    await env.settle()
+    assert env.states(dep) == {"v": ("ok", "")}
+    states = [w.result.state for w in env.store.changes(TWIN, dep["contract_id"])]
+    assert "error" not in states

@@ -77,6 +77,8 @@ class EngineConfig:
     chain_retry_limit: float = 600.0
     chain_backoff_initial: float = 1.0
     chain_backoff_max: float = 30.0
+    #: how long a failing manager is retried when re-provisioning after a reboot
+    boot_retry_limit: float = 300.0
     cache_size: int = 0
 
 
@@ -443,7 +445,28 @@ class Engine:
             result = Result.now(ResultState.ERROR, str(err))
         else:
             result = await self._call(self.manager(wl.type).provision, ctx)
+            if job.op is Op.PROVISION_NO_VALIDATION:
+                result = await self._retry_at_boot(ctx, result)
         self._record(job, step, dep, None if result is None else current.with_result(result))
+
+    async def _retry_at_boot(self, ctx: WorkloadContext, result: Result | None) -> Result | None:
+        """After a reboot the modules a workload needs may still be coming up: retry a
+        failing manager with back-off for a while before recording the error (spec §9)."""
+        deadline = time.monotonic() + self.config.boot_retry_limit
+        delay = self.config.chain_backoff_initial
+        while result is not None and result.state == ResultState.ERROR.value:
+            if time.monotonic() + delay > deadline:
+                break
+            log.warning(
+                "re-provisioning %s after boot failed, retrying in %.0fs: %s",
+                ctx.workload_id,
+                delay,
+                result.message,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.config.chain_backoff_max)
+            result = await self._call(self.manager(ctx.workload.type).provision, ctx)
+        return result
 
     def _admit_memory(self, dep: Deployment, wl: Workload) -> None:
         required = self._capacity(wl).mru
