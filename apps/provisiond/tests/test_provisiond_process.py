@@ -382,3 +382,18 @@ async def test_only_kyc_verified_twins_deploy(node: Node_, client: NodeClient) -
     node.chain.set_kyc_verified(twin, True)
     outcome = await client.deploy(SPEC, max_wait=30)
     assert outcome.ok
+
+
+async def test_refused_update_keeps_the_running_deployment(node: Node_, client: NodeClient) -> None:
+    node.start()
+    outcome = await client.deploy(SPEC)
+    assert outcome.ok
+    client.chain.update_node_contract = lambda *args: 0  # type: ignore[method-assign]
+    refused = await client.update(outcome.contract_id, GROWN, max_wait=30)
+    assert not refused.ok
+    assert refused.results["disk"] == ("unchanged", "contract hash does not match deployment hash")
+    dep = await client.get(outcome.contract_id)
+    assert dep["version"] == 0
+    assert {w["result"]["state"] for w in dep["workloads"]} == {"ok"}
+    twin = await client.twin()
+    assert (node.files.disks / f"{twin}-{outcome.contract_id}-disk").stat().st_size == 2 * GiB

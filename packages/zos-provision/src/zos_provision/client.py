@@ -441,6 +441,11 @@ class NodeClient:
             final = {n: r for n, r in latest.items() if r[0] in (*FINAL, "unchanged")}
             if any(r[0] == "error" for r in final.values()) or len(final) == len(names):
                 return dep, final
+            if version > 0 and dep["version"] < version:
+                # the node refused the update as a whole and restored the previous version
+                reason = next((m for st, m in final.values() if st == "unchanged"), "")
+                refused = ("unchanged", reason or "the node refused the update")
+                return dep, {n: final.get(n, refused) for n in names}
             if time.monotonic() > deadline:
                 raise TimeoutError(f"deployment {contract} not ready after {max_wait:.0f}s")
             await asyncio.sleep(self.poll_interval)

@@ -579,16 +579,17 @@ class Engine:
                 with self.store.transaction():
                     self.store.update_header(source)
                     for wl in source.workloads:
-                        if wl.name in touched:
-                            cur = self.store.current(twin, contract, wl.name)
-                            if cur is not None:
-                                self.store.transaction_append(
-                                    twin,
-                                    contract,
-                                    cur.with_result(
-                                        Result.now(ResultState.UNCHANGED, str(err), cur.result.data)
-                                    ),
-                                )
+                        if wl.name not in touched:
+                            continue
+                        cur = self.store.current(twin, contract, wl.name)
+                        if cur is None:
+                            continue
+                        # the attempted change, refused; current() keeps the previous result
+                        attempted = target.get(wl.name) or cur
+                        refused = Result.now(ResultState.UNCHANGED, str(err), cur.result.data)
+                        self.store.transaction_append(
+                            twin, contract, Workload(raw=attempted.raw, result=refused)
+                        )
                     self.store.mark_step(job.id, "contract")
                 return
             info = {"contract": found.to_json(), "rented": rented}
