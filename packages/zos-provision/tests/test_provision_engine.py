@@ -212,6 +212,10 @@ async def test_another_twins_contract_is_refused(env: Env) -> None:
     await env.settle()
     assert env.states(mine)["v"] == ("error", "contract hash does not match deployment hash")
     assert env.states(theirs)["v"][0] == "ok"
+    # cancelling the contract removes both copies
+    assert env.engine.contract_cancelled(theirs["contract_id"], "contract canceled event received")
+    await env.settle()
+    assert env.store.by_contract(theirs["contract_id"]) == []
 
 
 async def test_update_grow_add_remove_and_shrink(env: Env) -> None:

@@ -269,19 +269,17 @@ class Engine:
         return job
 
     def contract_cancelled(self, contract: int, reason: str) -> bool:
-        dep = self.store.by_contract(contract)
-        if dep is None:
-            return False
-        log.info("deprovision %s: %s", dep.id, reason)
-        self.enqueue(Op.DEPROVISION, dep, reason)
-        return True
+        deps = self.store.by_contract(contract)
+        for dep in deps:
+            log.info("deprovision %s: %s", dep.id, reason)
+            self.enqueue(Op.DEPROVISION, dep, reason)
+        return bool(deps)
 
     def contract_locked(self, contract: int, lock: bool) -> bool:
-        dep = self.store.by_contract(contract)
-        if dep is None:
-            return False
-        self.enqueue(Op.PAUSE if lock else Op.RESUME, dep)
-        return True
+        deps = self.store.by_contract(contract)
+        for dep in deps:
+            self.enqueue(Op.PAUSE if lock else Op.RESUME, dep)
+        return bool(deps)
 
     def decommission(self, wid: str, reason: str) -> None:
         twin, contract, name = parse_workload_id(wid)

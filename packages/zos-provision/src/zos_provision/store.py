@@ -303,11 +303,13 @@ class Store:
         """Header + the current state of every active workload, in the user's order."""
         return self.get_stored(twin, contract).deployment
 
-    def by_contract(self, contract: int) -> Deployment | None:
-        row = self._db.execute(
-            "SELECT twin FROM deployments WHERE contract=?", (contract,)
-        ).fetchone()
-        return None if row is None else self.get(row[0], contract)
+    def by_contract(self, contract: int) -> list[Deployment]:
+        """Every stored deployment naming the contract (another twin's copy, refused by the
+        contract check, shares the id until its contract is gone too)."""
+        rows = self._db.execute(
+            "SELECT twin FROM deployments WHERE contract=? ORDER BY created", (contract,)
+        ).fetchall()
+        return [self.get(twin, contract) for (twin,) in rows]
 
     def deployments(self, twin: int | None = None) -> list[Deployment]:
         if twin is None:
