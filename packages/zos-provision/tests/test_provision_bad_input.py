@@ -110,3 +110,51 @@ def test_router_dispatch_never_raises(payload: bytes, src: str) -> None:
     assert (result is None) != (error is None)
     if error is not None:
         assert error[0] == 0 and error[1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "version": json_values,
+            "twin_id": json_values,
+            "contract_id": json_values,
+            "description": json_values,
+            "signature_requirement": json_values,
+            "workloads": st.lists(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "name": json_values,
+                        "type": st.sampled_from(["volume", "zmount", "x"]) | json_values,
+                        "version": json_values,
+                        "data": json_values,
+                    },
+                ),
+                max_size=3,
+            )
+            | json_values,
+        },
+    )
+)
+def test_admission_answers_every_deployment_with_a_provision_error(obj: dict[str, Any]) -> None:
+    """Whatever arrives as a deployment, admission answers ProvisionError or accepts it."""
+    import tempfile
+    from pathlib import Path
+
+    from zos_provision.api import ProvisionError
+    from zos_provision.engine import Engine, EngineConfig
+    from zos_provision.gridrules import GridtypesRules
+    from zos_provision.store import Store
+    from zos_provision.testing import MemoryChain
+
+    with tempfile.TemporaryDirectory() as folder:
+        store = Store(Path(folder) / "h.db")
+        engine = Engine(store, GridtypesRules(), MemoryChain(), {}, EngineConfig(node_id=1))
+        try:
+            asyncio.run(engine.create_or_update(42, obj, update=False))
+        except ProvisionError as err:
+            assert str(err)
+        finally:
+            store.close()
