@@ -30,7 +30,7 @@ async def test_objects_over_zbus(tmp_path: Path, zbus_broker: str) -> None:
     )
     server = zbus.Server("provision", zbus_broker)
     server.register(ProvisionObject(engine))
-    server.register(StatisticsObject(engine))
+    server.register(StatisticsObject(engine, interval=0.05))
     tasks = [asyncio.create_task(server.run()), asyncio.create_task(engine.run())]
     try:
         async with zbus.Client(zbus_broker, timeout=10) as bus:
@@ -64,6 +64,10 @@ async def test_objects_over_zbus(tmp_path: Path, zbus_broker: str) -> None:
             assert await provision.get_workload_status("42-8-v") == ("error", True)
             with pytest.raises(zbus.RemoteCallError, match="deployment not found"):
                 await provision.get(42, 9)
+            async with bus.subscribe(StatisticsInterface.reserved_stream) as reserved:
+                async for used in reserved:
+                    assert used.mru >= 2 * GiB  # the system reserve at least
+                    break
     finally:
         server.stop()
         tasks[1].cancel()

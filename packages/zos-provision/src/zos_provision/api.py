@@ -8,6 +8,7 @@ declared below as `ProvisionInterface` and `StatisticsInterface` (call them with
   · List(twin) · Changes(twin, contract) · ListPublicIPs() · ListPrivateIPs(twin, network)
   · GetWorkloadStatus(id) → (state, exists) · DecommissionCached(id, reason)
 - ``statistics`` (Statistics): Total() · Current() · Workloads() · GetCounters() · ListGPUs()
+  · ⇶ReservedStream (every 2 min)
 
 and the node's public API (``zos.*`` RMB commands, see `zos_provision.node_api`) on the RMB
 peer's redis-side ``msgbus`` queues. Deployments travel as their grid JSON (zos-gridtypes).
@@ -16,6 +17,7 @@ peer's redis-side ``msgbus`` queues. Deployments travel as their grid JSON (zos-
 from __future__ import annotations
 
 import enum
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
@@ -186,4 +188,9 @@ class StatisticsInterface:
 
     @zbus.method("ListGPUs")
     async def list_gpus(self) -> Any:
+        raise NotImplementedError
+
+    @zbus.stream("ReservedStream")
+    def reserved_stream(self) -> AsyncIterator[Capacity]:
+        """The used capacity (workloads + system reserve), every 2 minutes."""
         raise NotImplementedError

@@ -7,6 +7,8 @@ JSON keys), which is what Python callers want; Go's struct maps are not reproduc
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
 from zos_provision.api import (
@@ -84,8 +86,9 @@ class ProvisionObject(ProvisionInterface):
 
 
 class StatisticsObject(StatisticsInterface):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, interval: float = 120.0) -> None:
         self.engine = engine
+        self.interval = interval
 
     async def total(self) -> Capacity:
         return (await self.engine.counters()).total
@@ -101,3 +104,8 @@ class StatisticsObject(StatisticsInterface):
 
     async def list_gpus(self) -> Any:
         return []
+
+    async def reserved_stream(self) -> AsyncIterator[Capacity]:
+        while True:
+            yield (await self.engine.counters()).used
+            await asyncio.sleep(self.interval)
