@@ -101,7 +101,7 @@ async def run(args: argparse.Namespace) -> None:
                 log.info("node %d, twin %d (%s)", result.node_id, result.twin_id,
                          "created" if result.created else "updated" if result.updated
                          else "unchanged")
-                await asyncio.sleep(args.reregister_interval)
+                await next_registration(args.reregister_interval, args.address_poll)
 
         async def after_registration() -> None:
             await registrar.registered.wait()
@@ -135,6 +135,19 @@ async def run(args: argparse.Namespace) -> None:
                 raise task.exception()  # type: ignore[misc]
 
 
+async def next_registration(interval: float, poll: float) -> None:
+    """Return when the node must register again: ``interval`` seconds passed (upstream's 24 h
+    timer, which upstream never lets fire) or the ``zos`` interface's addresses changed."""
+    before = host.interfaces()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + interval
+    while (remaining := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(poll, remaining))
+        if host.interfaces() != before:
+            log.info("zos interface addresses changed; registering again")
+            return
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="noded", description=__doc__)
     parser.add_argument("--broker", default=zbus.DEFAULT_BROKER)
@@ -143,6 +156,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--city", default="")
     parser.add_argument("--country", default="")
     parser.add_argument("--monitor-interval", type=float, default=2.0)
+    parser.add_argument("--address-poll", type=float, default=60.0,
+                        help="how often to check the zos interface's addresses")
     parser.add_argument("--storage-timeout", type=float, default=10.0,
                         help="how long to wait for storaged's capacity figures")
     parser.add_argument("--reregister-interval", type=float, default=REREGISTER_INTERVAL)
