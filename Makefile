@@ -10,7 +10,8 @@ system:
 env: system
 	@$(HATCH) env create >/dev/null
 
-# Run the development node in the foreground.
+# Run the development node in the foreground (`zos node up`; ARGS="--state DIR" picks its state
+# folder, default /var/lib/zos-dev). Ctrl-C stops it and removes what it started.
 node: env
 	@$(HATCH) run zos node up $(ARGS)
 

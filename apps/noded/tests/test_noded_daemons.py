@@ -13,17 +13,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import zos_zbus as zbus
-from redis.asyncio import Redis
 
+import zos_zbus as zbus
 from zos_chain import ChainServer, DevChain
 from zos_chain.api import base58_decode
 from zos_identity.api import IdentityManager
 from zos_noded.api import Registrar, SystemMonitor
-from zos_noded.events import consume
+from zos_zbus.events import CONTRACT_CANCELLED, ContractCancelledEvent, EventConsumer
 
 FARMER = bytes.fromhex("fa" * 32)
 USER = bytes.fromhex("bb" * 32)
@@ -40,7 +38,7 @@ class Daemons:
                           "--farm-id", "1", "--chain-url", self.chain_url],
             "api-gateway": ["-m", "zos_api_gateway", "--chain-url", self.chain_url],
             "noded": ["-m", "zos_noded", "--root", str(self.root / "noded"), "--chain-url",
-                      self.chain_url, "--monitor-interval", "0.2"],
+                      self.chain_url, "--monitor-interval", "0.2", "--storage-timeout", "1"],
         }[name]
         log = (self.root / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen([sys.executable, *argv, "--broker", self.broker],
@@ -76,8 +74,8 @@ def daemons(tmp_path: Path, zbus_broker: str) -> Iterator[tuple[Daemons, DevChai
     chain.close()
 
 
-async def wait_registered(broker: str, timeout: float = 60) -> tuple[int, int]:
-    deadline = time.monotonic() + timeout
+async def wait_registered(broker: str, limit: float = 60) -> tuple[int, int]:
+    deadline = time.monotonic() + limit
     async with zbus.Client(broker, timeout=2) as bus:
         registrar = bus.stub(Registrar)
         while True:
@@ -116,20 +114,17 @@ async def test_node_registers_itself(daemons: tuple[Daemons, DevChain], tmp_path
         USER, node_id, hashlib.md5(b"d").hexdigest())
     chain.grace_period_start(contract)
     chain.cancel_contract(USER, contract)
-    redis = Redis(unix_socket_path=running.broker.removeprefix("unix://"))
-    got: list[dict[str, Any]] = []
-    done = asyncio.Event()
-
-    async def handler(event: dict[str, Any]) -> None:
-        got.append(event)
-        done.set()
-
-    task = asyncio.create_task(consume(redis, "stream:contract-cancelled", "test", handler,
-                                       block_ms=200))
-    await asyncio.wait_for(done.wait(), 20)
-    task.cancel()
-    assert got == [{"Contract": contract, "TwinId": chain.get_twin_by_pub_key(USER)}]
-    await redis.aclose()
+    subscriber = EventConsumer(running.broker, CONTRACT_CANCELLED, "test", block_ms=200)
+    got: list[ContractCancelledEvent] = []
+    deadline = time.monotonic() + 20
+    while not got:
+        assert time.monotonic() < deadline, "the cancel event did not arrive"
+        for delivery in await subscriber.read():
+            got.append(delivery.event)
+            await delivery.ack()
+    await subscriber.close()
+    assert got == [ContractCancelledEvent(contract=contract,
+                                          twin_id=chain.get_twin_by_pub_key(USER))]
 
     # restarts keep the identity and the node: updated, never duplicated
     running.stop("noded")

@@ -89,3 +89,16 @@ async def test_host_and_monitor_samples(tmp_path: Path) -> None:
     assert (await anext(mon.cpu())).CPU == "cpu-total"
     for item in host.interfaces():
         assert item.name == "zos"
+
+
+async def test_next_registration_on_timer_or_address_change(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from zos_noded import daemon
+
+    await asyncio.wait_for(daemon.next_registration(0.05, 0.01), 5)  # the timer fires
+    calls = iter([[Interface(name="zos", ips=["10.0.0.1"])]] * 3
+                 + [[Interface(name="zos", ips=["10.0.0.2"])]])
+    monkeypatch.setattr(daemon.host, "interfaces", lambda: next(calls))
+    await asyncio.wait_for(daemon.next_registration(3600, 0.01), 5)  # the address changed

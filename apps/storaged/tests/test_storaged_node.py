@@ -38,10 +38,12 @@ def test_prepare_services_cleanup(tmp_path: Path) -> None:
             assert file.stat().st_blocks == 0  # sparse
             assert loopdisk.devices_of(file) == [disk["device"]]
         service = module.services(ctx)["storaged"]
-        for disk in disks:
-            assert f"--disk {disk['device']}={disk['type']}" in service["exec"]
+        assert f"--disks-file {module.allowlist(ctx)}" in service["exec"]
+        allowed = module.allowlist(ctx).read_text().splitlines()
+        assert allowed == [f"{d['device']}={d['type']}" for d in disks]
         assert "--broker unix:///x/redis.sock" in service["exec"]
-        assert service["test"].startswith("mountpoint")
+        assert service["test"].startswith("sh -c 'mountpoint -q ")
+        assert "zos_zbus.cli status --broker unix:///x/redis.sock storage" in service["test"]
     finally:
         module.cleanup(ctx)
     for disk in disks:
@@ -58,8 +60,8 @@ def test_the_service_runs_storaged_on_its_loop_disks(tmp_path: Path) -> None:
     ctx = NodeContext(state_dir=tmp_path / "state", broker=redis.url, python=sys.executable)
     process = None
     try:
+        service = module.services(ctx)["storaged"]  # the node plans before it prepares
         module.prepare(ctx)
-        service = module.services(ctx)["storaged"]
         log = (tmp_path / "storaged.log").open("wb")
         process = subprocess.Popen(shlex.split(service["exec"]), stdout=log, stderr=log)
         deadline = time.monotonic() + 60

@@ -7,6 +7,7 @@ node's process only, so it is never part of the shipped package.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -19,6 +20,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from zos_zinit import load_service
 
 TEST_MODULE = """
 from pathlib import Path
@@ -49,6 +52,60 @@ class Module:
 
 module = Module()
 """
+
+# A tiny zbus-serving daemon and its module: Running only once `zbus status` (the node's default
+# readiness probe, no `test` given) sees it on the bus.
+ZBUS_DAEMON = """
+import asyncio
+import sys
+
+import zos_zbus as zbus
+
+
+@zbus.interface(module="testzbus", object="echo", version="0.0.1")
+class Echo:
+    @zbus.method("Echo")
+    async def echo(self, text: str) -> str:
+        raise NotImplementedError
+
+
+class EchoImpl(Echo):
+    async def echo(self, text: str) -> str:
+        return text
+
+
+async def main(broker: str) -> None:
+    server = zbus.Server("testzbus", broker)
+    server.register(EchoImpl())
+    await zbus.serve(server)
+
+
+if __name__ == "__main__":
+    assert sys.argv[1] == "--broker"
+    asyncio.run(main(sys.argv[2]))
+"""
+
+ZBUS_MODULE = """
+class Module:
+    name = "testzbus"
+    order = 46
+
+    def prepare(self, ctx):
+        pass
+
+    def services(self, ctx):
+        return {"testzbus": {"exec": f"{ctx.python} -m zos_testzbusd_node --broker {ctx.broker}",
+                             "after": ["testmod"]}}
+
+    def cleanup(self, ctx):
+        pass
+
+
+module = Module()
+"""
+
+
+ECHO_CALL = ("testzbus", "echo@0.0.1", "Echo", '"hi"')
 
 
 class Node:
@@ -120,6 +177,8 @@ def node() -> Iterator[Node]:
     site = root / "site"
     site.mkdir()
     (site / "zos_testmod_node.py").write_text(TEST_MODULE)
+    (site / "zos_testzbus_node.py").write_text(ZBUS_MODULE)
+    (site / "zos_testzbusd_node.py").write_text(ZBUS_DAEMON)
     dist = site / "zos_testmod_node-0.0.0.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text(
@@ -127,6 +186,7 @@ def node() -> Iterator[Node]:
     )
     (dist / "entry_points.txt").write_text(
         "[zos.node_modules]\ntestmod = zos_testmod_node:module\n"
+        "testzbus = zos_testzbus_node:module\n"
     )
     n = Node(root / "state", site)
     try:
@@ -140,6 +200,13 @@ def _assert_nothing_left(node: Node, pids: list[int]) -> None:
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or _zombie(pid), f"pid {pid} survived"
     assert node.processes() == []
+    # No mount and no loop device of the node's modules (e.g. storaged's disks) remains.
+    state = str(node.state)
+    mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    assert not [m for m in mounts if state in m], mounts
+    for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
+        with contextlib.suppress(OSError):
+            assert state not in backing.read_text(), backing
     run = node.state / "run"
     assert not list(run.iterdir()), list(run.iterdir())
     assert not (node.state / "testmod.prepared").exists()  # the module's cleanup ran
@@ -155,7 +222,7 @@ def _zombie(pid: int) -> bool:
 def _service_pids(node: Node) -> list[int]:
     sock = node.state / "run" / "zinit.sock"
     pids = [int((node.state / "run" / "zinit.pid").read_text())]
-    for name in ("redis", "testmod"):
+    for name in ("redis", "testmod", "testzbus"):
         out = subprocess.run(
             [sys.executable, "-m", "zos_zinit", "-s", str(sock), "status", name],
             capture_output=True,
@@ -176,11 +243,24 @@ def test_up_status_down_leaves_nothing_behind(node: Node) -> None:
     status = node.zos("node", "status")
     assert status.returncode == 0, status.stdout + status.stderr
     rows = {line.split()[0]: line.split()[1:] for line in status.stdout.splitlines()[1:]}
-    assert rows == {
+    # The test modules beside redis and every module app of the workspace, all healthy.
+    assert {
         "redis": ["Running", "healthy"],
         "testmod": ["Running", "healthy"],
         "testmod-init": ["Success", "healthy"],
-    }
+        "testzbus": ["Running", "healthy"],
+    }.items() <= rows.items()
+    assert all(row[1] == "healthy" for row in rows.values()), rows
+    broker = f"unix://{node.state / 'run' / 'redis.sock'}"
+    probe = load_service(node.state / "zinit" / "testzbus.yaml")[1].test
+    assert probe.endswith(f"/zbus status --broker {broker} testzbus")
+    echo = subprocess.run(
+        [*(sys.executable, "-m", "zos_zbus.cli", "call", "--broker", broker), *ECHO_CALL],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert echo.returncode == 0 and "hi" in echo.stdout, echo.stdout + echo.stderr
     # redis answers on its unix socket, with persistence off.
     sock = node.state / "run" / "redis.sock"
     ping = subprocess.run(["redis-cli", "-s", str(sock), "ping"], capture_output=True, text=True)
@@ -190,9 +270,10 @@ def test_up_status_down_leaves_nothing_behind(node: Node) -> None:
     )
     assert save.stdout.split("\n")[1] == ""
     # The node's rules: absent services dropped from `after`, redis added, probe kept.
-    service = (node.state / "zinit" / "testmod.yaml").read_text()
-    assert "storaged" not in service and "node-ready" not in service and "- redis" in service
-    assert "- boot" not in (node.state / "zinit" / "testmod-init.yaml").read_text()
+    after = load_service(node.state / "zinit" / "testmod.yaml")[1].after
+    expected = ["redis", "testmod-init"] + (["storaged"] if "storaged" in rows else [])
+    assert list(after) == expected  # node-ready (absent) dropped, redis added
+    assert load_service(node.state / "zinit" / "testmod-init.yaml")[1].after == ("redis",)
 
     second = node.zos("node", "up", timeout=30)
     assert second.returncode == 1 and "already running" in second.stderr

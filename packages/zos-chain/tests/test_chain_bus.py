@@ -13,9 +13,12 @@ from zos_chain import BusGateway, ChainGateway, DevChain
 from zos_chain.api import (
     GO_METHODS,
     MODULE,
+    Contract,
     ContractResources,
+    ContractState,
     Node,
     NotFoundError,
+    PowerTargetChangeEvent,
     Resources,
     SubstrateGateway,
     unwrap,
@@ -69,3 +72,22 @@ async def test_gateway_over_zbus(tmp_path: Path, zbus_broker: str) -> None:
         server.stop()
         await task
         chain.close()
+
+
+def test_wire_shapes_use_go_field_names() -> None:
+    import msgpack
+
+    contract = Contract(contract_id=7, twin_id=3, state=ContractState(is_created=True))
+    wire = msgpack.unpackb(zbus.encode(contract, Contract))
+    assert list(wire) == ["Version", "State", "ContractID", "TwinID", "ContractType",
+                          "SolutionProviderID"]
+    assert wire["State"]["IsCreated"] is True and wire["ContractID"] == 7
+    assert list(wire["ContractType"]["NodeContract"]) == [
+        "Node", "DeploymentHash", "DeploymentData", "PublicIPsCount", "PublicIPs"]
+    node = msgpack.unpackb(zbus.encode(Node(id=1, farm_id=2), Node))
+    assert list(node)[:4] == ["Version", "ID", "FarmID", "TwinID"]
+    assert list(node["Resources"]) == ["HRU", "SRU", "CRU", "MRU"]
+    assert zbus.decode(zbus.encode(contract, Contract), Contract) == contract
+    event = msgpack.unpackb(zbus.encode(PowerTargetChangeEvent(farm_id=1, node_id=2),
+                                        PowerTargetChangeEvent))
+    assert event == {"FarmID": 1, "NodeID": 2, "Target": {"IsUp": True, "IsDown": False}}

@@ -10,7 +10,7 @@ import pytest
 
 from zos_chain import ChainServer, DevChain
 from zos_chain.cli import main, register
-from zos_chain.keys import ed25519_public_key, seed_from_mnemonic
+from zos_gridtypes import KeyPair
 
 # BIP39 test vector: all-zero entropy.
 ZERO_MNEMONIC = ("abandon abandon abandon abandon abandon abandon abandon abandon abandon "
@@ -27,7 +27,9 @@ def test_lifecycle_via_service(tmp_path: Path, capsys: pytest.CaptureFixture[str
     with ChainServer(chain) as server:
         url = ["--url", server.url]
         out = run(capsys, "twin", "create", "--mnemonic", ZERO_MNEMONIC, *url)
-        assert out.startswith("twin 1 account 5")
+        sr = KeyPair.from_mnemonic(ZERO_MNEMONIC, "sr25519")
+        assert out.strip() == f"twin 1 account {sr.ss58_address()}"
+        assert chain.list_twins()[0].key_type == "sr25519"
         run(capsys, "twin", "create", "--key", "cd" * 32, "--relay", "relay.dev", *url)
         out = run(capsys, "twin", "create", "--generate", *url)
         assert "mnemonic: " in out and "twin 3" in out
@@ -82,8 +84,13 @@ def test_db_mode_and_zos_registration(tmp_path: Path,
     assert "twins (1):" in capsys.readouterr().out
 
 
-def test_mnemonic_derivation() -> None:
-    seed = seed_from_mnemonic(ZERO_MNEMONIC)
-    assert len(seed) == 32 and len(ed25519_public_key(seed)) == 32
-    with pytest.raises(ValueError, match="BIP39"):
-        seed_from_mnemonic("not a mnemonic at all")
+def test_twin_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "chain.sqlite")
+    out = run(capsys, "twin", "create", "--mnemonic", ZERO_MNEMONIC, "--key-type", "ed25519",
+              "--db", db)
+    ed = KeyPair.from_mnemonic(ZERO_MNEMONIC, "ed25519")
+    assert out.strip() == f"twin 1 account {ed.ss58_address()}"
+    with pytest.raises(SystemExit, match="--mnemonic"):
+        main(["twin", "create", "--mnemonic", "not a mnemonic at all", "--db", db])
+    with pytest.raises(SystemExit, match="32-byte"):
+        main(["twin", "create", "--key", "abcd", "--db", db])

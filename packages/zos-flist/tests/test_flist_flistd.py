@@ -158,3 +158,24 @@ def test_dead_fuse_mount_is_remounted(manager: FlistManager, hub: HubServer,
     again = Path(manager.mount("d", url, READ_ONLY_MOUNT_OPTIONS))
     assert (again / "etc/config").read_bytes() == b"d\n"
     manager.unmount("d")
+
+
+def test_failed_overlay_deletes_the_volume_it_created(
+        manager: FlistManager, hub: HubServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import zos_flist.flistd as flistd_module
+
+    url = _published(hub, tmp_path, "f", b"f\n")
+    real_run = flistd_module._run
+
+    def failing_overlay(args: list[str]) -> None:
+        if "overlay" in args:
+            raise flistd_module.FlistdError("mount: overlay refused (simulated)")
+        real_run(args)
+
+    monkeypatch.setattr(flistd_module, "_run", failing_overlay)
+    with pytest.raises(flistd_module.FlistdError, match="simulated"):
+        manager.mount("broken", url, DEFAULT_MOUNT_OPTIONS)
+    assert not (tmp_path / "volumes" / "broken").exists()
+    assert not (manager.root / "mountpoint" / "broken").exists()
+    assert _ro_mounts(manager) == []  # the unused flist mount was cleaned up too

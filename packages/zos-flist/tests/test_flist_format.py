@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from zos_flist.blocks import BLOCK_SIZE
 from zos_flist.errors import FlistFormatError
@@ -127,3 +129,29 @@ def test_missing_table_and_bad_block_rows(handmade: Any, tmp_path: Path) -> None
         reader.blocks(node.ino)
     with pytest.raises(FlistFormatError, match="cannot read"):
         FlistReader(tmp_path / "absent.fl")
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, 2**20), st.integers(0, 255)), min_size=1, max_size=8),
+       st.booleans())
+def test_damaged_files_only_raise_format_errors(handmade: Any, tmp_path_factory: Any,
+                                                edits: list[tuple[int, int]],
+                                                truncate: bool) -> None:
+    data = bytearray(handmade.path.read_bytes())
+    for position, value in edits:
+        data[position % len(data)] = value
+    if truncate:
+        data = data[: edits[0][0] % len(data)]
+    bad = tmp_path_factory.mktemp("damaged") / "bad.fl"
+    bad.write_bytes(bytes(data))
+    try:
+        with FlistReader(bad) as reader:
+            for _path, inode in reader.walk():
+                if inode.is_file:
+                    reader.blocks(inode.ino)
+                reader.link_target(inode.ino)
+            reader.tags()
+            reader.routes()
+    except FlistFormatError:
+        pass

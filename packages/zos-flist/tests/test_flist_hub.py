@@ -140,3 +140,20 @@ def test_hub_cli_serves_and_publishes(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(10) == 0
+
+
+def test_publish_an_existing_fl_and_bad_names(hub: HubServer, tmp_path: Path) -> None:
+    existing = tmp_path / "given.fl"
+    publish(hub.layout.root, _src(tmp_path, "d", b"d"), repo="tmp", name="given",
+            hub_url=hub.url)
+    existing.write_bytes((hub.layout.public / "tmp/given.fl").read_bytes())
+    p = publish(hub.layout.root, existing, repo="other", name="copy.fl", hub_url=hub.url,
+                tag="t1")
+    assert p.flist.read_bytes() == existing.read_bytes()  # copied byte for byte (identity)
+    md5 = hashlib.md5(existing.read_bytes()).hexdigest()
+    assert httpx.get(f"{hub.url}/other/tags/t1/copy.fl.md5").text == md5 + "\n"
+    for bad in ("../x", "a/b", ""):
+        with pytest.raises(ValueError, match="one path component"):
+            publish(hub.layout.root, existing, repo=bad or "..", name="n", hub_url=hub.url)
+    with pytest.raises(ValueError, match="needs a tag"):
+        publish(hub.layout.root, existing, repo="r", name="n", hub_url=hub.url, taglink="dev")

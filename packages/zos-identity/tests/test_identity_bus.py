@@ -9,8 +9,8 @@ import pytest
 
 import zos_zbus as zbus
 from zos_identity import KeyPair, NodeIdentityManager, verify
-from zos_identity.api import GO_METHODS, MODULE, IdentityManager
-from zos_identity.service import IdentityService
+from zos_identity.api import GO_METHODS, MODULE, IdentityManager, SemVer, VersionMonitor
+from zos_identity.service import IdentityService, VersionService
 
 
 def test_interface_matches_upstream_names() -> None:
@@ -23,6 +23,7 @@ async def test_manager_over_zbus(tmp_path: Path, zbus_broker: str) -> None:
     manager = NodeIdentityManager.from_seed_file(tmp_path / "seed.txt", farm_id=3)
     server = zbus.Server(MODULE, zbus_broker)
     server.register(IdentityService(manager))
+    server.register(VersionService("3.10.2-rc.1+abc", interval=0.05))
     task = asyncio.create_task(server.run())
     try:
         async with zbus.Client(zbus_broker, timeout=10) as bus:
@@ -45,6 +46,18 @@ async def test_manager_over_zbus(tmp_path: Path, zbus_broker: str) -> None:
             assert len(await identity.private_key()) == 64
             with pytest.raises(zbus.RemoteCallError, match="no chain"):
                 await identity.farm()
+            version = await bus.stub(VersionMonitor).get_version()
+            assert str(version) == "3.10.2-rc.1+abc" and version.Minor == 10
+            async with bus.subscribe(VersionMonitor.version) as versions:
+                assert await asyncio.wait_for(anext(versions), 10) == version
     finally:
         server.stop()
         await task
+
+
+def test_semver() -> None:
+    assert str(SemVer.parse("v1.2.3")) == "1.2.3"
+    parsed = SemVer.parse("1.0.0-alpha.1+b.7")
+    assert [p.IsNum for p in parsed.Pre] == [False, True] and parsed.Build == ["b", "7"]
+    with pytest.raises(ValueError, match="semantic version"):
+        SemVer.parse("1.2")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import PurePosixPath
 
 import pytest
 from hypothesis import given
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from zos_storage.api import (
     DeviceType,
+    InvalidNameError,
     NotEnoughSpaceError,
     NotFoundError,
     StorageError,
@@ -22,6 +24,7 @@ from zos_storage.cachepolicy import next_cache_limit
 from zos_storage.config import parse_disk_arg
 from zos_storage.scan import parse_lsblk
 from zos_storage.stats import parse_diskstats
+from zos_storage.storage import check_name
 
 GIB = 1024**3
 
@@ -149,3 +152,13 @@ def test_lsblk_scan_keeps_top_level_non_usb_disks() -> None:
       {"path": "/dev/zram0", "name": "/dev/zram0", "subsystems": "block"}
     ]}"""
     assert parse_lsblk(text) == ["/dev/vda", "/dev/zram0"]
+
+
+@given(st.text())
+def test_names_never_escape_their_folder(name: str) -> None:
+    base = PurePosixPath("/mnt/pool/vdisks")
+    try:
+        check_name(name, "vdisk")
+    except InvalidNameError:
+        return
+    assert (base / name).parent == base and name not in {".", ".."}

@@ -140,6 +140,10 @@ class Broken:
     def blocking(self, x: int) -> int:
         raise NotImplementedError
 
+    @zbus.method("Lookup", raises=KeyError)
+    async def lookup(self, key: str) -> int:
+        raise NotImplementedError
+
 
 class BrokenImpl(Broken):
     async def number(self) -> float:
@@ -150,6 +154,11 @@ class BrokenImpl(Broken):
 
     def blocking(self, x: int) -> int:  # a plain function: runs in a thread
         return x * 2
+
+    async def lookup(self, key: str) -> int:
+        if key == "remote":
+            raise zbus.RemoteCallError("from another module")
+        raise KeyError(key)
 
 
 @pytest.fixture
@@ -226,6 +235,10 @@ async def test_unencodable_returns_become_protocol_errors(zbus_broker: str) -> N
             with pytest.raises(zbus.ProtocolError, match="expecting a tuple of 2 values"):
                 await broken.pair()
             assert await broken.blocking(21) == 42
+            with pytest.raises(zbus.RemoteCallError, match="'nope'"):
+                await broken.lookup("nope")
+            with pytest.raises(zbus.RemoteCallError, match="from another module"):
+                await broken.lookup("remote")
     finally:
         server.stop()
         await task

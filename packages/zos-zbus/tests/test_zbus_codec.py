@@ -7,7 +7,7 @@ import dataclasses
 import enum
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgpack
 import pydantic
@@ -293,3 +293,18 @@ def test_garbage_never_escapes_as_anything_but_codec_error(data: bytes) -> None:
     for tp in (Sample, float, list[str], dict[int, Volume], datetime):
         with contextlib.suppress(zbus.CodecError):
             zbus.decode(data, tp)
+
+
+@dataclass
+class WithLate:
+    Name: str = ""
+    Kind: Literal["a", "b"] = "a"
+    Cached: int = field(default=0, init=False)
+
+
+def test_literals_and_init_false_fields() -> None:
+    value = WithLate("x", "b")
+    value.Cached = 5
+    back = zbus.decode(zbus.encode(value, WithLate), WithLate)
+    assert (back.Name, back.Kind, back.Cached) == ("x", "b", 5)
+    assert zbus.zero(WithLate).Cached == 0

@@ -327,3 +327,53 @@ def test_registering_is_checked(zbus_broker: str) -> None:
         zbus.interface(module="x", object="zbus", version="1.0")(type("Reserved", (), {}))
     with pytest.raises(ValueError, match="invalid number of workers"):
         zbus.Server("server", zbus_broker, workers=0)
+
+
+async def test_a_cancelled_call_is_withdrawn(zbus_broker: str, raw: aioredis.Redis) -> None:
+    async with zbus.Client(zbus_broker, timeout=5) as client:
+        call = asyncio.create_task(client.stub(Calculator).add(1.0, 2.0))
+        await asyncio.sleep(0.1)
+        assert await raw.llen(CALC_QUEUE) == 1
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await call
+        await asyncio.sleep(0.1)
+        assert await raw.llen(CALC_QUEUE) == 0
+        # the client still works afterwards
+        async with running(example_server.build(zbus_broker)):
+            assert await client.stub(Calculator).add(1.0, 2.0) == 3.0
+
+
+async def test_stop_within_a_second_even_with_a_call_in_flight(
+    zbus_broker: str, bus: zbus.Client
+) -> None:
+    server = example_server.build(zbus_broker)
+    task = asyncio.create_task(server.run())
+    await asyncio.sleep(0.05)
+    call = asyncio.create_task(bus.stub(Utils).sleep(timedelta(seconds=10)))
+    await asyncio.sleep(0.2)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    server.stop()
+    await asyncio.wait_for(task, 2)
+    assert loop.time() - start < 1.0
+    # the caller is told instead of waiting for its deadline
+    with pytest.raises(zbus.ProtocolError, match=r"Sleep\(\) paniced: server shutting down"):
+        await asyncio.wait_for(call, 2)
+
+
+async def test_a_busy_object_does_not_starve_the_others(
+    zbus_broker: str, bus: zbus.Client, raw: aioredis.Redis
+) -> None:
+    server = zbus.Server("server", zbus_broker)
+    server.register(example_server.UtilsImpl())  # utils first: BLPOP would always prefer it
+    server.register(example_server.CalculatorImpl())
+    sleep = zbus.encode(timedelta(milliseconds=40), zbus.Duration)
+    for _ in range(10):  # 400 ms of work queued on utils@1.0
+        request = Request(ObjectID("utils", "1.0"), "Sleep", [sleep])
+        await raw.rpush("server.utils@1.0", request.encode())
+    async with running(server):
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        assert await bus.stub(Calculator).add(1.0, 1.0) == 2.0
+        assert loop.time() - start < 0.2, "the calculator waited for the whole utils backlog"

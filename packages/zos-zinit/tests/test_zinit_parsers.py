@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from zos_zinit.errors import (
 from zos_zinit.protocol import Request, parse_request
 from zos_zinit.signals import parse_signal
 from zos_zinit.state import STATE_PATTERN, wait_status_text
+from zos_zinit.supervisor import read_environment_file
 
 
 def test_defaults_are_upstreams() -> None:
@@ -182,3 +184,10 @@ def test_error_bodies_map_to_classes() -> None:
         assert type(rebuilt) is cls and str(rebuilt) == str(error)
     # Upstream's bare text (no cause) maps too.
     assert isinstance(error_from_body("failed to load service config"), ConfigLoadError)
+
+
+def test_environment_file(tmp_path: Path) -> None:
+    path = tmp_path / "environment"
+    path.write_text('# comment\nA=1\nPATH="/usr/bin:/bin"\n\nnot a pair\nB = two words \n')
+    assert read_environment_file(path) == {"A": "1", "PATH": "/usr/bin:/bin", "B": "two words"}
+    assert read_environment_file(tmp_path / "missing") == {}

@@ -13,7 +13,7 @@ import zos_zbus as zbus
 from zos_chain.client import ChainClient
 from zos_identity.api import MODULE, SeedError
 from zos_identity.manager import NodeIdentityManager, parse_cmdline
-from zos_identity.service import IdentityService
+from zos_identity.service import IdentityService, VersionService
 
 log = logging.getLogger("identityd")
 
@@ -48,6 +48,7 @@ def build_manager(args: argparse.Namespace) -> NodeIdentityManager:
 async def serve(args: argparse.Namespace, manager: NodeIdentityManager) -> None:
     server = zbus.Server(MODULE, args.broker)
     server.register(IdentityService(manager))
+    server.register(VersionService(args.version))
     log.info("node %s (%s) serving on %s", manager.node_id(), manager.address(), args.broker)
     await zbus.serve(server)
 
@@ -58,6 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", default="/var/cache/modules/identityd")
     parser.add_argument("--farm-id", type=int, default=None)
     parser.add_argument("--chain-url", default="", help="chain service, to name the farm")
+    parser.add_argument("--version", default="0.1.0", help="the node's software version")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s identityd %(message)s")
     try:

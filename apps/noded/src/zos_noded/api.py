@@ -151,10 +151,3 @@ class HostMonitor:
     def uptime(self) -> AsyncGenerator[zbus.Duration, None]:
         """Time since boot (Go time.Duration)."""
         raise NotImplementedError
-
-
-# The event-stream bus (zbus.md §14): stream names and event bodies (msgpack maps).
-STREAM_PUBLIC_CONFIG = "stream:public-config"
-STREAM_CONTRACT_CANCELLED = "stream:contract-cancelled"
-STREAM_CONTRACT_LOCK = "stream:contract-lock"
-STREAM_POWER_TARGET = "stream:power-target"

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib
 import logging
 import signal
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from redis.asyncio import Redis
 
 import zos_zbus as zbus
 from zos_chain.api import Location, SubstrateGateway, base58_decode
@@ -23,6 +20,8 @@ from zos_noded.events import EventForwarder
 from zos_noded.monitor import NodeMonitor, RegistrationState, UptimeMonitor
 from zos_noded.registration import NodeInfo, register
 from zos_noded.uptime import uptime_loop
+from zos_storage.api import DeviceType, StorageModule
+from zos_zbus.events import EventProducer
 
 log = logging.getLogger("noded")
 
@@ -30,27 +29,26 @@ MAX_BACKOFF = 120.0
 REREGISTER_INTERVAL = 24 * 3600.0
 
 
-async def storage_totals(bus: zbus.Client, root: Path) -> tuple[int, int]:
+async def storage_totals(
+    bus: zbus.Client, root: Path, deadline: float = 10.0
+) -> tuple[int, int]:
     """(sru, hru) from storaged over zbus: ``Total(ssd)`` and ``Total(hdd)``.
 
-    STORAGED: the `zos_storage` api is imported by name so noded runs before that package is
-    installed; without it (or without storaged answering) the host's figures stand in.
+    When storaged does not answer (a development node without it), the filesystem holding
+    ``root`` stands in as the SSD capacity.
     """
+    storage = bus.stub(StorageModule, timeout=deadline)
     try:
-        api: Any = importlib.import_module("zos_storage.api")
-    except ImportError:
-        return await host.host_storage_totals(root)()
-    try:
-        storage = bus.stub(api.StorageModule, timeout=10)
-        return (int(await storage.total(api.DeviceType.SSD)),
-                int(await storage.total(api.DeviceType.HDD)))
-    except (zbus.ZbusError, AttributeError) as exc:
+        return int(await storage.total(DeviceType.SSD)), int(await storage.total(DeviceType.HDD))
+    except zbus.ZbusError as exc:
         log.warning("storaged capacity unavailable (%s); using the host's", exc)
         return await host.host_storage_totals(root)()
 
 
-async def node_info(bus: zbus.Client, farm_id: int, root: Path, location: Location) -> NodeInfo:
-    sru, hru = await storage_totals(bus, root)
+async def node_info(
+    bus: zbus.Client, farm_id: int, root: Path, location: Location, storage_timeout: float
+) -> NodeInfo:
+    sru, hru = await storage_totals(bus, root, storage_timeout)
     resources = await host.capacity(_fixed(sru, hru))
     return NodeInfo(farm_id=farm_id, resources=resources, location=location,
                     interfaces=host.interfaces(), secure_boot=host.secure_boot(),
@@ -76,14 +74,6 @@ async def retry_forever(what: str, call: Any) -> Any:
             delay = min(delay * 2, MAX_BACKOFF)
 
 
-def redis_of(broker: str) -> Redis:
-    if broker.startswith("unix://"):
-        return Redis(unix_socket_path=broker.removeprefix("unix://"))
-    host_port = broker.removeprefix("tcp://").rsplit("@", 1)[-1]
-    hostname, _, port = host_port.partition(":")
-    return Redis(host=hostname, port=int(port or 6379))
-
-
 async def run(args: argparse.Namespace) -> None:
     root = Path(args.root)
     registrar = RegistrationState()
@@ -102,7 +92,8 @@ async def run(args: argparse.Namespace) -> None:
             farm_id = await retry_forever("asking the farm id", identity.farm_id)
             while True:
                 async def attempt() -> Any:
-                    info = await node_info(bus, farm_id, root, location)
+                    info = await node_info(bus, farm_id, root, location,
+                                           args.storage_timeout)
                     return await register(gateway, public_key, info)
 
                 result = await retry_forever("registration", attempt)
@@ -110,15 +101,16 @@ async def run(args: argparse.Namespace) -> None:
                 log.info("node %d, twin %d (%s)", result.node_id, result.twin_id,
                          "created" if result.created else "updated" if result.updated
                          else "unchanged")
-                await asyncio.sleep(args.reregister_interval)
+                await next_registration(args.reregister_interval, args.address_poll)
 
         async def after_registration() -> None:
             await registrar.registered.wait()
             tasks = [uptime_loop(gateway)]
             if args.chain_url and registrar.node is not None:
                 farm = await identity.farm_id()
-                forwarder = EventForwarder(ChainClient(args.chain_url), redis_of(args.broker),
-                                           registrar.node, farm, root / "events.position")
+                forwarder = EventForwarder(ChainClient(args.chain_url),
+                                           EventProducer(args.broker), registrar.node, farm,
+                                           root / "events.position")
                 tasks.append(forwarder.run())
             await asyncio.gather(*tasks)
 
@@ -143,6 +135,19 @@ async def run(args: argparse.Namespace) -> None:
                 raise task.exception()  # type: ignore[misc]
 
 
+async def next_registration(interval: float, poll: float) -> None:
+    """Return when the node must register again: ``interval`` seconds passed (upstream's 24 h
+    timer, which upstream never lets fire) or the ``zos`` interface's addresses changed."""
+    before = host.interfaces()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + interval
+    while (remaining := deadline - loop.time()) > 0:
+        await asyncio.sleep(min(poll, remaining))
+        if host.interfaces() != before:
+            log.info("zos interface addresses changed; registering again")
+            return
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="noded", description=__doc__)
     parser.add_argument("--broker", default=zbus.DEFAULT_BROKER)
@@ -151,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--city", default="")
     parser.add_argument("--country", default="")
     parser.add_argument("--monitor-interval", type=float, default=2.0)
+    parser.add_argument("--address-poll", type=float, default=60.0,
+                        help="how often to check the zos interface's addresses")
+    parser.add_argument("--storage-timeout", type=float, default=10.0,
+                        help="how long to wait for storaged's capacity figures")
     parser.add_argument("--reregister-interval", type=float, default=REREGISTER_INTERVAL)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s noded %(message)s")

@@ -1,65 +1,70 @@
-"""Chain events to the node event bus (zbus.md §14): redis streams of msgpack maps.
+"""Chain events to the node event bus (zbus.md §14, `zos_zbus.events`).
 
-The forwarder reads the chain's event feed for this node and farm and appends each event to
+The forwarder reads the chain's event feed for this node and farm and publishes each event on
 its stream; the feed position is kept in a file so a restart resumes where it stopped
-(delivery stays at-least-once: handlers are idempotent). `consume` is the consumer side.
+(delivery stays at-least-once: handlers are idempotent). Consumers use
+`zos_zbus.events.EventConsumer`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import msgpack  # type: ignore[import-untyped]
-from redis.asyncio import Redis
-from redis.exceptions import ResponseError
-
-from zos_chain.api import ChainBackend, ChainEvent
-from zos_noded.api import (
-    STREAM_CONTRACT_CANCELLED,
-    STREAM_CONTRACT_LOCK,
-    STREAM_POWER_TARGET,
-    STREAM_PUBLIC_CONFIG,
+from zos_chain.api import (
+    POWER_TARGET,
+    PUBLIC_CONFIG,
+    ChainBackend,
+    ChainEvent,
+    OptionPublicConfig,
+    Power,
+    PowerTargetChangeEvent,
+    PublicConfigEvent,
+)
+from zos_zbus.events import (
+    CONTRACT_CANCELLED,
+    CONTRACT_LOCK,
+    ContractCancelledEvent,
+    ContractLockEvent,
+    EventProducer,
+    EventStream,
 )
 
 log = logging.getLogger(__name__)
 
-MAXLEN = 1024
-
 
 def stream_event(
     event: ChainEvent, node_id: int, farm_id: int
-) -> tuple[str, dict[str, Any]] | None:
+) -> tuple[EventStream[Any], Any] | None:
     """The stream and body of a chain event, or None when it is not for this node/farm."""
     if event.kind == "NodePublicConfigStored" and event.node_id == node_id:
-        config = event.public_config.model_dump(by_alias=True) if event.public_config else None
-        return STREAM_PUBLIC_CONFIG, {"PublicConfig": config}
+        return PUBLIC_CONFIG, PublicConfigEvent(
+            public_config=event.public_config or OptionPublicConfig())
     if event.kind == "NodeContractCanceled" and event.node_id == node_id:
-        return STREAM_CONTRACT_CANCELLED, {"Contract": event.contract_id,
-                                           "TwinId": event.twin_id}
+        return CONTRACT_CANCELLED, ContractCancelledEvent(contract=event.contract_id,
+                                                          twin_id=event.twin_id)
     if event.kind in ("ContractGracePeriodStarted", "ContractGracePeriodEnded") and (
             event.node_id == node_id):
-        return STREAM_CONTRACT_LOCK, {
-            "Contract": event.contract_id, "TwinId": event.twin_id,
-            "Lock": event.kind == "ContractGracePeriodStarted"}
+        return CONTRACT_LOCK, ContractLockEvent(
+            contract=event.contract_id, twin_id=event.twin_id,
+            lock=event.kind == "ContractGracePeriodStarted")
     if event.kind == "PowerTargetChanged" and (event.farm_id == farm_id or
                                                event.node_id == node_id):
-        target = event.power_target.model_dump(by_alias=True) if event.power_target else None
-        return STREAM_POWER_TARGET, {"FarmID": event.farm_id, "NodeID": event.node_id,
-                                     "Target": target}
+        return POWER_TARGET, PowerTargetChangeEvent(
+            farm_id=event.farm_id, node_id=event.node_id,
+            target=event.power_target or Power())
     return None
 
 
 class EventForwarder:
     def __init__(
-        self, chain: ChainBackend, redis: Redis, node_id: int, farm_id: int, state_file: Path,
-        poll_interval: float = 1.0,
+        self, chain: ChainBackend, producer: EventProducer, node_id: int, farm_id: int,
+        state_file: Path, poll_interval: float = 1.0,
     ) -> None:
         self.chain = chain
-        self.redis = redis
+        self.producer = producer
         self.node_id = node_id
         self.farm_id = farm_id
         self.state_file = state_file
@@ -78,8 +83,7 @@ class EventForwarder:
             routed = stream_event(event, self.node_id, self.farm_id)
             if routed is not None:
                 stream, body = routed
-                await self.redis.xadd(stream, {"body": msgpack.packb(body)}, maxlen=MAXLEN,
-                                      approximate=True)
+                await self.producer.publish(stream, body)
                 sent += 1
             self.position = event.seq
         if events:
@@ -95,49 +99,3 @@ class EventForwarder:
             except Exception as exc:  # keep forwarding after chain or redis hiccups
                 log.warning("forwarding chain events failed: %s", exc)
             await asyncio.sleep(self.poll_interval)
-
-
-Handler = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-async def consume(
-    redis: Redis, stream: str, consumer: str, handler: Handler, block_ms: int = 3000
-) -> None:
-    """Run ``handler`` on each event of a module's consumer group, acknowledging each after
-    the handler returns; runs until cancelled.
-
-    Pending entries (delivered before a crash, never acknowledged) are handled first. An event
-    whose handler raised stays pending and is retried at the next start.
-    """
-    group = f"group:{stream}:{consumer}"
-    try:
-        await redis.xgroup_create(stream, group, id="0", mkstream=True)
-    except ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
-    pending = True
-    while True:
-        reply: Any
-        if pending:
-            reply = await redis.xreadgroup(group, consumer, {stream: "0"}, count=128)
-        else:
-            reply = await redis.xreadgroup(group, consumer, {stream: ">"}, count=1,
-                                           block=block_ms)
-        entries = reply[0][1] if reply else []
-        if pending and not entries:
-            pending = False
-            continue
-        for entry_id, fields in entries:
-            body = fields.get(b"body", fields.get("body"))
-            try:
-                event = msgpack.unpackb(body) if body is not None else None
-            except (ValueError, msgpack.UnpackException):
-                event = None
-            if isinstance(event, dict):
-                await handler(event)
-            else:
-                log.warning("skipping undecodable event %r on %s", entry_id, stream)
-            await redis.xack(stream, group, entry_id)
-        if pending:
-            # everything pending was handled; the next read asks for new entries
-            pending = False

@@ -1,7 +1,9 @@
 """storaged in the development node: three loop-file disks and its service.
 
 ``prepare`` creates sparse files in the node's state dir and attaches a loop device to each
-(2 SSD-typed, 1 HDD-typed); a manifest records file, device and type. ``cleanup`` unmounts
+(2 SSD-typed, 1 HDD-typed); a manifest records file, device and type, and an allowlist file
+(``DEVICE=type`` lines) is what the service passes to storaged: ``services`` may be called
+before ``prepare``, so it names that file rather than the devices. ``cleanup`` unmounts
 what storaged mounted under its root, then detaches only loop devices that still map our
 files (found through the files themselves, so it also works after a crash without manifest).
 """
@@ -41,12 +43,17 @@ class _Context(Protocol):
 class StoragedModule:
     name: str = "storaged"
     order: int = 20
+    zbus_module: str = "storage"
 
     def _disks_dir(self, ctx: _Context) -> Path:
         return ctx.state_dir / "disks"
 
     def _manifest(self, ctx: _Context) -> Path:
         return self._disks_dir(ctx) / "storaged-disks.json"
+
+    def allowlist(self, ctx: _Context) -> Path:
+        """The ``--disks-file`` of the service, written by ``prepare``."""
+        return self._disks_dir(ctx) / "storaged-allowlist"
 
     def disk_files(self, ctx: _Context) -> list[tuple[Path, str]]:
         return [
@@ -61,6 +68,7 @@ class StoragedModule:
             device = attached[0] if attached else loopdisk.attach(file, DISK_SIZE).device
             disks.append({"file": str(file), "device": device, "type": kind})
         self._manifest(ctx).write_text(json.dumps(disks, indent=2))
+        self.allowlist(ctx).write_text("".join(f"{d['device']}={d['type']}\n" for d in disks))
 
     def disks(self, ctx: _Context) -> list[dict[str, str]]:
         """What ``prepare`` recorded: file, device and type of each disk."""
@@ -73,14 +81,16 @@ class StoragedModule:
     def services(self, ctx: _Context) -> Mapping[str, Mapping[str, Any]]:
         root = ctx.module_root(self.name)
         argv = [ctx.python, "-m", "zos_storaged", "--broker", ctx.broker, "--root", str(root)]
-        argv += ["--label-prefix", f"{ctx.tag}-"]
-        for disk in self.disks(ctx):
-            argv += ["--disk", f"{disk['device']}={disk['type']}"]
+        argv += ["--label-prefix", f"{ctx.tag}-", "--disks-file", str(self.allowlist(ctx))]
+        cache = shlex.quote(str(root / "cache"))
+        probe = shlex.join(
+            [ctx.python, "-m", "zos_zbus.cli", "status", "--broker", ctx.broker, self.zbus_module]
+        )
         return {
             "storaged": {
                 "exec": shlex.join(argv),
-                # upstream's readiness: storaged is up once the cache is mounted
-                "test": shlex.join(["mountpoint", "-q", str(root / "cache")]),
+                # upstream's readiness (the cache is mounted) and the node's (zbus answers)
+                "test": shlex.join(["sh", "-c", f"mountpoint -q {cache} && {probe}"]),
                 "after": ["redis", "node-ready"],
             }
         }
@@ -94,6 +104,7 @@ class StoragedModule:
                 loopdisk.detach(loopdisk.LoopDisk(file=file, device=device))
             file.unlink(missing_ok=True)
         self._manifest(ctx).unlink(missing_ok=True)
+        self.allowlist(ctx).unlink(missing_ok=True)
 
 
 module = StoragedModule()

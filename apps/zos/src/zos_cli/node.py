@@ -220,10 +220,13 @@ class DevNode:
         say(f"supervisor up (pid {self.zinit.pid}), socket {self.paths.zinit_socket}")
         await self._wait_healthy(REDIS)
         say(f"redis up, broker {self.paths.broker}")
-        self.planned = plan_services(self.ctx, self.modules)
+        # Every module is prepared before any is asked for its services (the contract's
+        # order), and all service names must be known to drop absent `after` entries.
         for module in self.modules:
             self.prepared.append(module)
             await asyncio.to_thread(module.prepare, self.ctx)
+        self.planned = plan_services(self.ctx, self.modules)
+        for module in self.modules:
             for service in self.planned[module.name]:
                 path = self.paths.config_dir / f"{service.name}.yaml"
                 path.write_text(dump_service(service.config))
@@ -328,6 +331,7 @@ async def up(paths: NodePaths) -> int:
                 f"node is up: {len(await node.client.list())} services, state dir"
                 f" {paths.state_dir}; Ctrl-C or `zos node down` stops it"
             )
+            say(f"service output: zinit -s {paths.zinit_socket} log")
             while not stop.is_set():
                 if not node.supervisor_alive():
                     say("the supervisor exited unexpectedly")

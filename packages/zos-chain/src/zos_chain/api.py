@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator
 
 import zos_zbus as zbus
+from zos_zbus.events import POWER_TARGET_STREAM, PUBLIC_CONFIG_STREAM, EventStream
 
 MODULE = "api-gateway"
 OBJECT = "api-gateway"
@@ -431,6 +432,27 @@ class NruConsumption(ChainModel):
 class ContractResources(ChainModel):
     contract_id: U64
     used: Resources = Field(default_factory=Resources)
+
+
+# --- chain events on the node event bus (zbus.md §14) ------------------------------------
+
+
+class PublicConfigEvent(ChainModel):
+    """``stream:public-config``: the farmer set (or cleared) the node's public config."""
+
+    public_config: OptionPublicConfig = Field(default_factory=OptionPublicConfig)
+
+
+class PowerTargetChangeEvent(ChainModel):
+    """``stream:power-target``: the farmer(bot) wants a node of the farm up or down."""
+
+    farm_id: U32 = 0
+    node_id: Annotated[U32, zbus.GoName("NodeID")] = 0
+    target: Power = Field(default_factory=Power)
+
+
+PUBLIC_CONFIG = EventStream(PUBLIC_CONFIG_STREAM, PublicConfigEvent)
+POWER_TARGET = EventStream(POWER_TARGET_STREAM, PowerTargetChangeEvent)
 
 
 # --- development-chain extras ---------------------------------------------------------------

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from mnemonic import Mnemonic
 from pydantic import BaseModel
 
 from zos_chain.api import (
@@ -29,8 +30,9 @@ from zos_chain.api import (
 )
 from zos_chain.client import ChainClient
 from zos_chain.devchain import DevChain
-from zos_chain.keys import ed25519_public_key, generate_mnemonic, seed_from_mnemonic
 from zos_chain.service import ChainServer
+from zos_gridtypes import KeyPair
+from zos_gridtypes.errors import ValidationError
 
 Handler = Callable[[argparse.Namespace, ChainBackend], int]
 
@@ -63,10 +65,13 @@ def _account(backend: ChainBackend, twin_id: int) -> bytes:
 def _twin_create(args: argparse.Namespace, backend: ChainBackend) -> int:
     mnemonic = args.mnemonic
     if args.generate:
-        mnemonic = generate_mnemonic()
+        mnemonic = str(Mnemonic("english").generate(strength=128))
         print(f"mnemonic: {mnemonic}")
     if mnemonic:
-        account = ed25519_public_key(seed_from_mnemonic(mnemonic))
+        try:
+            account = KeyPair.from_mnemonic(mnemonic, args.key_type).public_key
+        except ValidationError as exc:
+            raise SystemExit(f"--mnemonic: {exc}") from None
     else:
         try:
             account = bytes.fromhex(args.key.removeprefix("0x"))
@@ -74,7 +79,7 @@ def _twin_create(args: argparse.Namespace, backend: ChainBackend) -> int:
             raise SystemExit(f"--key must be hex, got {args.key!r}") from None
         if len(account) != 32:
             raise SystemExit(f"--key must be a 32-byte public key, got {len(account)} bytes")
-    twin_id = backend.create_twin(account, relay=args.relay, key_type="ed25519")
+    twin_id = backend.create_twin(account, relay=args.relay, key_type=args.key_type)
     print(f"twin {twin_id} account {ss58_address(account)}")
     return 0
 
@@ -271,8 +276,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     p = leaf(twin, "create", _twin_create, "create a twin from a key or a mnemonic")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--key", help="32-byte ed25519 public key, hex")
-    source.add_argument("--mnemonic", help="BIP39 words (ed25519 key, substrate derivation)")
+    source.add_argument("--mnemonic", help="BIP39 words (substrate derivation)")
     source.add_argument("--generate", action="store_true", help="new random mnemonic")
+    p.add_argument("--key-type", choices=["ed25519", "sr25519"], default="sr25519",
+                   help="the account's key type (default sr25519, as grid clients)")
     p.add_argument("--relay", default="", help="relay address of the twin")
     p = leaf(twin, "kyc", _twin_kyc, "mark a twin KYC-verified")
     p.add_argument("twin", type=int)

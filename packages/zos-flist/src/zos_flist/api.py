@@ -16,15 +16,16 @@ maps keyed by Go field name). Sizes are bytes (``gridtypes.Unit``).
 
 from __future__ import annotations
 
-from typing import Protocol
-
 from pydantic import BaseModel, ConfigDict
+
+import zos_zbus as zbus
+from zos_zbus import U64
 
 MODULE = "flist"
 OBJECT = "flist"
 VERSION = "0.0.1"
 
-Unit = int
+Unit = U64
 """gridtypes.Unit: a size in bytes (uint64 on the wire)."""
 
 DEFAULT_LIMIT: Unit = 256 * 1024 * 1024
@@ -33,6 +34,7 @@ DEFAULT_LIMIT: Unit = 256 * 1024 * 1024
 class MountOptions(BaseModel):
     """upstream ``pkg.MountOptions``."""
 
+    __go_type__ = "pkg.MountOptions"
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     ReadOnly: bool = False
@@ -48,7 +50,7 @@ DEFAULT_MOUNT_OPTIONS = MountOptions(ReadOnly=False, Limit=DEFAULT_LIMIT)
 READ_ONLY_MOUNT_OPTIONS = MountOptions(ReadOnly=True)
 
 
-class FlistdError(Exception):
+class FlistdError(zbus.CallError):
     """Any failure of a flistd call; the message says what was wrong."""
 
 
@@ -81,20 +83,44 @@ def error_from_message(message: str) -> FlistdError:
     return FlistdError(message)
 
 
-class Flister(Protocol):
-    """upstream ``pkg.Flister``; Go method names in :data:`GO_METHODS`."""
+_RAISES = (FlistdError, OSError)
+"""What a handler raises as the Go ``error`` return (anything else is a zbus panic)."""
 
-    def mount(self, name: str, url: str, opts: MountOptions) -> str: ...
 
-    def update_mount_size(self, name: str, limit: Unit) -> str: ...
+@zbus.interface(module=MODULE, object=OBJECT, version=VERSION)
+class Flister:
+    """upstream ``pkg.Flister``. Python clients: ``zbus.Client(url).stub(Flister)``; a failing
+    call raises ``zbus.RemoteCallError`` (see :func:`error_from_message`)."""
 
-    def unmount(self, name: str) -> None: ...
+    @zbus.method("Mount", raises=_RAISES)
+    async def mount(self, name: str, url: str, opts: MountOptions) -> str:
+        """Mount the flist at ``url`` for workload ``name``; returns the mount path."""
+        raise NotImplementedError
 
-    def hash_from_root_path(self, name: str) -> str: ...
+    @zbus.method("UpdateMountSize", raises=_RAISES)
+    async def update_mount_size(self, name: str, limit: Unit) -> str:
+        """Set the quota of the writable layer of mount ``name``; returns its path."""
+        raise NotImplementedError
 
-    def flist_hash(self, url: str) -> str: ...
+    @zbus.method("Unmount", raises=_RAISES)
+    async def unmount(self, name: str) -> None:
+        """Unmount ``name`` and delete the storaged volume of that name."""
+        raise NotImplementedError
 
-    def exists(self, name: str) -> bool: ...
+    @zbus.method("HashFromRootPath", raises=_RAISES)
+    async def hash_from_root_path(self, name: str) -> str:
+        """MD5 of the flist mounted as ``name``."""
+        raise NotImplementedError
+
+    @zbus.method("FlistHash", raises=_RAISES)
+    async def flist_hash(self, url: str) -> str:
+        """The hub's MD5 of the flist at ``url`` (``url + ".md5"``)."""
+        raise NotImplementedError
+
+    @zbus.method("Exists", raises=_RAISES)
+    async def exists(self, name: str) -> bool:
+        """Whether ``mountpoint/<name>`` is a live mount."""
+        raise NotImplementedError
 
 
 GO_METHODS: dict[str, str] = {

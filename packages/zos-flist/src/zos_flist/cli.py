@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["list", "add", "delete"])
     p.add_argument("items", nargs="*", help="KEY=VALUE to add, KEY to delete")
 
+    p = sub.add_parser("prefetch", help="fill the block cache with a .fl's blocks in parallel")
+    p.add_argument("-m", "--meta", required=True, type=Path)
+    p.add_argument("-c", "--cache", type=Path, default=Path("/tmp/cache"))
+    p.add_argument("-j", "--jobs", type=int, default=8)
+    p.add_argument("--rewrite", action="append", default=[], help="OLD_URL_PREFIX=NEW")
+    p.add_argument("paths", nargs="*", help="files inside the flist (default: all)")
+
     p = sub.add_parser("clone", help="copy a .fl's blocks to other stores")
     p.add_argument("-m", "--meta", required=True, type=Path)
     p.add_argument("-s", "--store", action="append", required=True,
@@ -128,6 +135,16 @@ def run(args: argparse.Namespace) -> int:
                 source.close()
                 destination.close()
             print(f"copied {copied} blocks")
+        elif args.command == "prefetch":
+            from .prefetch import prefetch
+
+            router = router_from_routes(reader.routes(), _pairs(args.rewrite, "rewrite"))
+            try:
+                count = prefetch(reader, BlockCache(args.cache, router), args.paths,
+                                 workers=args.jobs, progress=Progress("prefetch"))
+            finally:
+                router.close()
+            print(f"{count} blocks in {args.cache}")
         elif args.command == "tag" and args.action == "list":
             for key, value in sorted(reader.tags().items()):
                 print(f"{key}={value}")

@@ -13,7 +13,7 @@ import stat
 import struct
 import threading
 import urllib.parse
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +100,10 @@ def check_sqlite_file(path: Path) -> None:
             header = f.read(100)
     except OSError as exc:
         raise FlistFormatError(f"{path}: cannot read flist: {exc.strerror}") from None
+    if header.startswith(b"\x1f\x8b"):
+        raise FlistFormatError(
+            f"{path}: unsupported flist format (gzip: an old .flist, not an rfs v2 .fl)"
+        )
     if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
         raise FlistFormatError(f"{path}: not a .fl flist (no SQLite 3 header)")
     (page_size,) = struct.unpack(">H", header[16:18])
@@ -240,9 +244,9 @@ class FlistReader:
         root = self.inode(ROOT_INO)
         assert root is not None
         yield "", root
-        queue: list[tuple[str, int]] = [("", ROOT_INO)]
+        queue: deque[tuple[str, int]] = deque([("", ROOT_INO)])
         while queue:
-            prefix, ino = queue.pop(0)
+            prefix, ino = queue.popleft()
             for child in self.children(ino):
                 path = f"{prefix}/{child.name}" if prefix else child.name
                 yield path, child

@@ -7,6 +7,11 @@ address of the same key. Numeric node and twin ids come from the chain, not from
 
 from __future__ import annotations
 
+import re
+from collections.abc import AsyncGenerator
+
+from pydantic import BaseModel, Field
+
 import zos_zbus as zbus
 
 MODULE = "identityd"
@@ -98,6 +103,58 @@ class IdentityManager:
     @zbus.method("DecryptECDH", raises=IdentityError)
     async def decrypt_ecdh(self, message: bytes, public_key: bytes) -> bytes:
         """Open a message made by `encrypt_ecdh` on either side."""
+        raise NotImplementedError
+
+
+class PRVersion(BaseModel):
+    """blang/semver `PRVersion`: one pre-release identifier."""
+
+    VersionStr: str = ""
+    VersionNum: zbus.U64 = 0
+    IsNum: bool = False
+
+
+class SemVer(BaseModel):
+    """blang/semver `Version` (the wire shape of upstream's version monitor)."""
+
+    Major: zbus.U64 = 0
+    Minor: zbus.U64 = 0
+    Patch: zbus.U64 = 0
+    Pre: list[PRVersion] = Field(default_factory=list)
+    Build: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def parse(cls, text: str) -> SemVer:
+        match = re.match(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?$",
+                         text.strip())
+        if match is None:
+            raise ValueError(f"not a semantic version: {text!r}")
+        major, minor, patch, pre, build = match.groups()
+        pres = [PRVersion(VersionNum=int(p), IsNum=True) if p.isdigit()
+                else PRVersion(VersionStr=p) for p in (pre.split(".") if pre else [])]
+        return cls(Major=int(major), Minor=int(minor), Patch=int(patch), Pre=pres,
+                   Build=build.split(".") if build else [])
+
+    def __str__(self) -> str:
+        text = f"{self.Major}.{self.Minor}.{self.Patch}"
+        if self.Pre:
+            text += "-" + ".".join(str(p.VersionNum) if p.IsNum else p.VersionStr
+                                   for p in self.Pre)
+        if self.Build:
+            text += "+" + ".".join(self.Build)
+        return text
+
+
+@zbus.interface(module=MODULE, object="monitor", version=VERSION)
+class VersionMonitor:
+    """Upstream's `pkg.VersionMonitor`: the node's software version."""
+
+    @zbus.method("GetVersion")
+    async def get_version(self) -> SemVer:
+        raise NotImplementedError
+
+    @zbus.stream("Version")
+    def version(self) -> AsyncGenerator[SemVer, None]:
         raise NotImplementedError
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from zos_identity.api import IdentityManager
+import asyncio
+from collections.abc import AsyncIterator
+
+from zos_identity.api import IdentityManager, SemVer, VersionMonitor
 from zos_identity.manager import NodeIdentityManager
 
 
@@ -51,3 +54,19 @@ class IdentityService(IdentityManager):
 
     async def decrypt_ecdh(self, message: bytes, public_key: bytes) -> bytes:
         return self.manager.decrypt_ecdh(message, public_key)
+
+
+class VersionService(VersionMonitor):
+    """The ``identityd``/``monitor`` object: the node's version, and a stream of it."""
+
+    def __init__(self, version: str, interval: float = 10.0) -> None:
+        self.current = SemVer.parse(version)
+        self.interval = interval
+
+    async def get_version(self) -> SemVer:
+        return self.current
+
+    async def version(self) -> AsyncIterator[SemVer]:  # type: ignore[override]
+        while True:
+            yield self.current
+            await asyncio.sleep(self.interval)

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import os
-import shutil
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from zos_storage import blockdev, btrfs, stats
+from zos_storage import blockdev, btrfs, stats, vdiskfile
 from zos_storage.api import (
     AlreadyExistsError,
     BrokenDevice,
@@ -44,8 +41,15 @@ _RESERVED_VOLUMES = {CACHE_VOLUME, VDISKS_VOLUME}
 _CACHE_KINDS = (DeviceType.SSD, DeviceType.HDD)
 
 
-def _check_name(name: str, what: str) -> None:
-    if not name or name in {".", ".."} or "/" in name or "\0" in name or len(name) > 255:
+def check_name(name: str, what: str) -> None:
+    """Volume and vdisk names are single path components (no escaping their folder)."""
+    if (
+        not name
+        or name in {".", ".."}
+        or "/" in name
+        or "\0" in name
+        or len(name.encode("utf-8", "surrogatepass")) > 255
+    ):
         raise InvalidNameError(f"invalid {what} name {name!r}: must be one path component")
 
 
@@ -175,7 +179,7 @@ class Storage:
     def _find_volume(
         self, name: str, kinds: tuple[DeviceType, ...] = (DeviceType.SSD,)
     ) -> tuple[Pool, VolumeInfo] | None:
-        _check_name(name, "volume")
+        check_name(name, "volume")
         for pool in self._mounted(*kinds):
             info = pool.volume(name)
             if info is not None:
@@ -183,7 +187,7 @@ class Storage:
         return None
 
     def volume_create(self, name: str, size: Unit) -> Volume:
-        _check_name(name, "volume")
+        check_name(name, "volume")
         if name.startswith("zdb"):
             raise InvalidNameError("invalid volume name. zdb prefix is reserved")
         if name in _RESERVED_VOLUMES:
@@ -232,14 +236,14 @@ class Storage:
 
     def volume_exists(self, name: str) -> bool:
         try:
-            _check_name(name, "volume")
+            check_name(name, "volume")
         except InvalidNameError:
             return False
         with self._lock:
             return any(pool.has_volume(name) for pool in self._ssd_pools())
 
     def volume_delete(self, name: str) -> None:
-        _check_name(name, "volume")
+        check_name(name, "volume")
         with self._lock:
             for pool in self._ssd_pools():
                 if pool.has_volume(name):
@@ -322,7 +326,7 @@ class Storage:
         ]
 
     def _find_disk(self, name: str) -> tuple[Pool, Path] | None:
-        _check_name(name, "vdisk")
+        check_name(name, "vdisk")
         for pool, folder in self._vdisk_dirs():
             path = folder / name
             if path.is_file():
@@ -336,7 +340,7 @@ class Storage:
         return found
 
     def disk_create(self, name: str, size: Unit) -> VDisk:
-        _check_name(name, "vdisk")
+        check_name(name, "vdisk")
         if size <= 0:
             raise StorageError(f"invalid vdisk size {size}: must be positive")
         with self._lock:
@@ -347,23 +351,7 @@ class Storage:
             if not pool.has_volume(VDISKS_VOLUME):
                 pool.add_volume(VDISKS_VOLUME)
             path = folder / name
-            try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                raise AlreadyExistsError(f"disk with id '{name}' already exists") from None
-            try:
-                try:
-                    # NOCOW must be set while the file is still empty
-                    btrfs.set_nocow(fd)
-                    os.posix_fallocate(fd, 0, size)
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-            except BaseException as exc:
-                path.unlink(missing_ok=True)
-                if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                    raise NotEnoughSpaceError(DeviceType.SSD) from exc
-                raise
+            vdiskfile.create(path, size)
             return VDisk(Path=str(path), Size=size)
 
     def disk_resize(self, name: str, size: Unit) -> VDisk:
@@ -378,47 +366,19 @@ class Storage:
             if size > current:
                 if pool.used() + size - current > pool.size:
                     raise NotEnoughSpaceError(DeviceType.SSD)
-                fd = os.open(path, os.O_WRONLY)
-                try:
-                    os.posix_fallocate(fd, 0, size)
-                    os.fsync(fd)
-                except OSError as exc:
-                    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-                        raise NotEnoughSpaceError(DeviceType.SSD) from exc
-                    raise
-                finally:
-                    os.close(fd)
+                vdiskfile.grow(path, size)
             return VDisk(Path=str(path), Size=size)
 
     def disk_write(self, name: str, image: str) -> None:
         with self._lock:
             _, path = self._disk(name)
-            source = Path(image)
-            if not source.is_file():
-                raise StorageError(f"image '{image}' is not a file")
-            if not blockdev.probe(str(path)).blank:
-                # never overwrite a disk already in use (zos#1672, #1676)
+            if not vdiskfile.write_image(path, Path(image)):
                 log.info("vdisk %s already holds data; image not written", name)
-                return
-            if source.stat().st_size > path.stat().st_size:
-                raise StorageError("image size is bigger than disk")
-            with source.open("rb") as src, path.open("r+b") as dst:
-                shutil.copyfileobj(src, dst, 4 * 1024 * 1024)
-                dst.flush()
-                os.fsync(dst.fileno())
 
     def disk_format(self, name: str) -> None:
         with self._lock:
             _, path = self._disk(name)
-            proc = run(["mkfs.btrfs", str(path)], check=False)
-            if proc.returncode == 0:
-                return
-            output = proc.stdout + proc.stderr
-            if proc.returncode == 1 and "use the -f option to force overwrite" in output:
-                return
-            errors = [line for line in output.splitlines() if line.startswith("ERROR")]
-            detail = "; ".join(errors) or output.strip()
-            raise StorageError(f"failed to format vdisk '{name}': {detail}")
+            vdiskfile.format_btrfs(path)
 
     def disk_lookup(self, name: str) -> VDisk:
         with self._lock:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-import redis.asyncio as aioredis
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 DEFAULT_BROKER = "unix:///var/run/redis.sock"
 
@@ -37,6 +38,8 @@ class Broker:
         raise ValueError(f"broker URL {url!r}: unknown scheme, expecting unix:// or tcp://")
 
     def connection_kwargs(self) -> dict[str, Any]:
+        import redis.asyncio as aioredis  # late: redis-py takes a second to import
+
         kwargs: dict[str, Any] = {"password": self.password}
         if self.unix_path is not None:
             kwargs["connection_class"] = aioredis.UnixDomainSocketConnection
@@ -48,9 +51,14 @@ class Broker:
 
     def pool(self, max_connections: int = 100) -> aioredis.BlockingConnectionPool:
         """A connection pool; at most ``max_connections``, further users wait for one."""
+        import redis.asyncio as aioredis
+
         return aioredis.BlockingConnectionPool(
             max_connections=max_connections, timeout=None, **self.connection_kwargs()
         )
 
     def redis(self, max_connections: int = 100) -> aioredis.Redis:
+        """A redis-py asyncio client on this broker."""
+        import redis.asyncio as aioredis
+
         return aioredis.Redis(connection_pool=self.pool(max_connections))

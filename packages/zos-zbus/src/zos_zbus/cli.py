@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from .client import Client
 from .codec import unpack
 from .errors import ZbusError
 from .protocol import ObjectID, Request
+from .runtime import run
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -90,8 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "status":
-            return asyncio.run(_status(args.broker, args.module, args.timeout))
-        return asyncio.run(
+            return run(_status(args.broker, args.module, args.timeout))
+        return run(
             _call(args.broker, args.module, args.object, args.method, args.args, args.timeout)
         )
     except (ZbusError, ValueError) as exc:

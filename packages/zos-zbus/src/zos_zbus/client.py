@@ -10,13 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import AsyncGenerator, Callable
 from types import TracebackType
-from typing import Any, Literal, NoReturn, Self, TypeVar, cast
-
-import redis.asyncio as aioredis
-import redis.exceptions as redis_errors
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, TypeVar, cast
 
 from .broker import DEFAULT_BROKER, Broker
 from .codec import codec_for, decode_with, unpack
@@ -29,7 +25,11 @@ from .errors import (
 )
 from .interface import MethodSpec, method_of, spec_of
 from .protocol import ObjectID, Request, Response, parse_response, status_object
+from .resp import RespError, RespPool
 from .status import Status
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,13 @@ DEFAULT_TIMEOUT = 30.0
 
 DropPolicy = Literal["keep_latest", "drop_new"]
 
-_REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+
+def _redis_down() -> tuple[type[BaseException], ...]:
+    """redis-py's connection errors (imported late: the call path does not need redis-py,
+    and the readiness probe ``zbus status`` should start fast)."""
+    import redis.exceptions as redis_errors
+
+    return (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
 class Client:
@@ -61,8 +67,10 @@ class Client:
             raise ValueError("a zbus call needs a positive timeout")
         self.broker = Broker.parse(broker)
         self.timeout = timeout
-        self._pool = self.broker.pool(max_connections)
-        self._redis = aioredis.Redis(connection_pool=self._pool)
+        self._max_connections = max_connections
+        self._redis: aioredis.Redis | None = None
+        self._calls = RespPool(self.broker, max_connections)
+        self._background: set[asyncio.Task[Any]] = set()
         self._stub_classes: dict[type, type] = {}
 
     async def __aenter__(self) -> Self:
@@ -74,12 +82,17 @@ class Client:
         await self.close()
 
     async def close(self) -> None:
-        await self._redis.aclose()
-        await self._pool.disconnect()
+        self._calls.close()
+        if self._redis is not None:
+            await self._redis.aclose()
+            await self._redis.connection_pool.disconnect()
+            self._redis = None
 
     @property
     def redis(self) -> aioredis.Redis:
-        """The underlying redis client (for the event bus and tests)."""
+        """A redis-py client on the same broker (streams' pubsub, the event bus, tests)."""
+        if self._redis is None:
+            self._redis = self.broker.redis(self._max_connections)
         return self._redis
 
     # typed API ----------------------------------------------------------------------------
@@ -164,12 +177,18 @@ class Client:
             async with asyncio.timeout(timeout + 2.0):
                 reply = await self._roundtrip(queue, payload, request.reply_to, timeout)
                 if reply is None:
-                    removed = await self._redis.lrem(queue, 1, payload)  # type: ignore[arg-type]
+                    removed = await self._withdraw(queue, payload)
+        except asyncio.CancelledError:
+            # The caller gave up: withdraw the request if no server took it yet.
+            task = asyncio.create_task(self._withdraw_quietly(queue, payload))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            raise
         except TimeoutError:
             raise CallTimeout(f"{what}: redis did not answer within {timeout + 2.0:g}s") from None
-        except redis_errors.ResponseError as exc:
+        except RespError as exc:
             raise ProtocolError(f"{what}: redis refused the request: {exc}") from None
-        except _REDIS_DOWN as exc:
+        except OSError as exc:
             raise BusUnavailable(f"{what}: broker {self.broker.url} unavailable: {exc}") from None
         if reply is None:
             if removed:
@@ -192,30 +211,40 @@ class Client:
         timeout: float,  # noqa: ASYNC109
     ) -> bytes | None:
         # RPUSH and BLPOP go out in one write: one round trip to redis instead of two.
-        conn = await self._pool.get_connection()  # type: ignore[no-untyped-call]
+        conn = await self._calls.acquire()
+        futures: list[asyncio.Future[Any]] = []
         try:
-            await conn.send_packed_command(
-                conn.pack_commands(
-                    [("RPUSH", queue, payload), ("BLPOP", reply_key, f"{max(timeout, 0.001):.3f}")]
-                )
+            futures = conn.send(
+                (b"RPUSH", queue, payload), (b"BLPOP", reply_key, f"{max(timeout, 0.001):.3f}")
             )
-            pushed_error: Exception | None = None
-            try:
-                await conn.read_response()
-            except redis_errors.ResponseError as exc:
-                pushed_error = exc
-            reply = await conn.read_response(timeout=math.inf)
-            if pushed_error is not None:
-                raise pushed_error
+            await futures[0]
+            reply = await futures[1]
         except BaseException:
-            # A half-read connection must not go back into the pool.
-            await conn.disconnect()
+            # A connection left inside a blocking command is never reused.
+            for future in futures:
+                future.cancel()
+            self._calls.release(conn, discard=True)
             raise
-        finally:
-            await self._pool.release(conn)
+        self._calls.release(conn)
         if reply is None:
             return None
         return cast(bytes, reply[1])
+
+    async def _withdraw_quietly(self, queue: str, payload: bytes) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2.0):
+                await self._withdraw(queue, payload)
+
+    async def _withdraw(self, queue: str, payload: bytes) -> int:
+        """Remove a request nobody popped, so it never runs after its caller gave up."""
+        conn = await self._calls.acquire()
+        clean = False
+        try:
+            removed = await conn.execute(b"LREM", queue, 1, payload)
+            clean = True
+        finally:
+            self._calls.release(conn, discard=not clean)
+        return int(removed)
 
 
 def _raise_for(response: Response) -> None:
@@ -358,7 +387,7 @@ class Subscription(AsyncGenerator[T, None]):
                     msg = await self._pubsub.get_message(timeout=1.0)
                     if msg is not None and msg["type"] == "subscribe":
                         break
-        except _REDIS_DOWN as exc:
+        except _redis_down() as exc:
             raise BusUnavailable(f"cannot subscribe to {self.channel}: {exc}") from None
         self._reader = asyncio.create_task(self._read(), name=f"zbus-sub-{self.channel}")
         return self

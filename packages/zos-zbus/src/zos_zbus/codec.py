@@ -14,14 +14,14 @@ import contextlib
 import dataclasses
 import enum
 import struct
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 import msgpack  # type: ignore[import-untyped]
-import pydantic
 
 from .errors import CodecError, InterfaceError
 from .gotypes import Embed, GoDuration, GoFloat32, GoInt, GoName, GoTypeName, OmitEmpty
@@ -512,7 +512,7 @@ class StructCodec(Codec):
         self.cls = cls
         self.go_name = getattr(cls, "__go_type__", cls.__name__)
         self._members: list[_Field | _Inline] | None = None
-        self._is_pydantic = isinstance(cls, type) and issubclass(cls, pydantic.BaseModel)
+        self._is_pydantic = _is_pydantic_model(cls)
 
     # structure ----------------------------------------------------------------------------
 
@@ -530,7 +530,7 @@ class StructCodec(Codec):
             raise InterfaceError(f"cannot resolve the annotations of {self.cls!r}: {exc}") from exc
         result: list[tuple[str, str, Any, bool]] = []
         if self._is_pydantic:
-            model = typing.cast(type[pydantic.BaseModel], self.cls)
+            model: Any = self.cls
             for name, info in model.model_fields.items():
                 result.append((name, info.alias or name, hints.get(name, info.annotation), False))
         elif dataclasses.is_dataclass(self.cls):
@@ -642,15 +642,28 @@ class StructCodec(Codec):
 
     def _construct(self, kwargs: dict[str, Any]) -> Any:
         if self._is_pydantic:
-            model = typing.cast(type[pydantic.BaseModel], self.cls)
+            model: Any = self.cls
             return model.model_construct(**kwargs)
-        return self.cls(**kwargs)
+        late = {name: kwargs.pop(name) for name in self._no_init() if name in kwargs}
+        value = self.cls(**kwargs)
+        for name, v in late.items():  # init=False fields: set after construction
+            object.__setattr__(value, name, v)
+        return value
+
+    def _no_init(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self.cls) if not f.init]
 
     def zero(self) -> Any:
         kwargs: dict[str, Any] = {}
         for m in self.members:
             kwargs[m.attr] = m.codec.zero()
         return self._construct(kwargs)
+
+
+def _is_pydantic_model(cls: Any) -> bool:
+    # Only a loaded pydantic can have defined a model: no need to import it (it is slow).
+    pydantic = sys.modules.get("pydantic")
+    return pydantic is not None and isinstance(cls, type) and issubclass(cls, pydantic.BaseModel)
 
 
 def _get(value: Any, attr: str, key: str) -> Any:
@@ -722,6 +735,13 @@ def _resolve(tp: Any) -> Codec:
         return codec_for(tp.__supertype__)
     if tp in _SIMPLE:
         return _SIMPLE[tp]
+    if origin is Literal:
+        literals = get_args(tp)
+        if all(isinstance(v, str) for v in literals):
+            return _SIMPLE[str]
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in literals):
+            return _SIMPLE[int]
+        raise InterfaceError(f"unsupported literal {tp!r}: all values must be str or all int")
     if origin in (Union, types.UnionType):
         members = [a for a in get_args(tp) if a is not type(None)]
         if len(members) == 1 and len(get_args(tp)) == 2:
@@ -743,7 +763,7 @@ def _resolve(tp: Any) -> Codec:
                 StrCodec() if all(isinstance(v, str) for v in values) else IntCodec("int")
             )
             return EnumCodec(tp, inner)
-        if dataclasses.is_dataclass(tp) or issubclass(tp, pydantic.BaseModel):
+        if dataclasses.is_dataclass(tp) or _is_pydantic_model(tp):
             struct_codec = StructCodec(tp)
             _cache[tp] = struct_codec  # before resolving fields: models may recurse
             return struct_codec

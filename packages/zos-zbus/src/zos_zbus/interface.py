@@ -95,11 +95,14 @@ def method(
 ) -> Callable[[F], F]:
     """Declare an interface method with its exact Go name.
 
-    ``raises``: the exception type(s) that are the Go ``error`` return; a handler raising one
-    answers with a call error, anything else is a panic (protocol error).
+    ``raises``: exception type(s) that are the Go ``error`` return, besides
+    :class:`CallError` (always one, so a RemoteCallError from another module propagates as a
+    call error). A handler raising one answers with a call error (and zero values); anything
+    else is a panic (protocol error).
     """
     _check_go_name(go_name)
-    kinds = raises if isinstance(raises, tuple) else (raises,)
+    extra: tuple[type[BaseException], ...] = raises if isinstance(raises, tuple) else (raises,)
+    kinds: tuple[type[BaseException], ...] = (CallError, *extra)
 
     def decorate(func: F) -> F:
         setattr(func, _DECL, _Decl(go_name, kinds, is_stream=False))

@@ -19,9 +19,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-import redis.asyncio as aioredis
-import redis.exceptions as redis_errors
-
 from .broker import DEFAULT_BROKER, Broker
 from .codec import GO_ZERO_TIME, Codec, decode_with, encode, write_array_header
 from .errors import CodecError, InterfaceError
@@ -42,11 +39,10 @@ from .protocol import (
     status_object,
     variadic_argument_error,
 )
+from .resp import RespConnection, RespError
 from .status import ObjectStatus, Status, WorkerStatus
 
 log = logging.getLogger(__name__)
-
-_REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
 
 
 @dataclass
@@ -104,8 +100,9 @@ class Server:
         self._stop_requested = False
         self._running = False
         self._workers: list[_Worker] = []
-        self._redis: aioredis.Redis | None = None
-        self._pool: aioredis.ConnectionPool | None = None
+        self._out: RespConnection | None = None
+        """The connection replies and stream events are written on (pipelined, shared)."""
+        self._out_lock = asyncio.Lock()
 
     # setup --------------------------------------------------------------------------------
 
@@ -151,11 +148,9 @@ class Server:
             raise RuntimeError("server is already running")
         self._running = True
         self._stop = asyncio.Event()
+        self._out_lock = asyncio.Lock()  # bound to this run's loop
         if self._stop_requested:
             self._stop.set()
-        pool = self.broker.pool(max_connections=self.workers + 8 + self._stream_count())
-        self._pool = pool
-        self._redis = aioredis.Redis(connection_pool=pool)
         self._workers = [_Worker(i) for i in range(self.workers)]
         free: asyncio.Queue[_Worker] = asyncio.Queue()
         for w in self._workers:
@@ -193,41 +188,36 @@ class Server:
             for task in rest:
                 task.cancel()
             await asyncio.gather(*rest, return_exceptions=True)
-            await self._redis.aclose()
-            await pool.disconnect()
+            if self._out is not None:
+                self._out.close()
+                self._out = None
             self._running = False
             self._stop_requested = False
-
-    def _stream_count(self) -> int:
-        return sum(
-            1 for reg in self._objects.values() for m in reg.spec.methods.values() if m.is_stream
-        )
 
     # dispatching --------------------------------------------------------------------------
 
     async def _dispatch(self, free: asyncio.Queue[_Worker]) -> None:
-        assert self._stop is not None and self._redis is not None
+        assert self._stop is not None
         queues = [reg.spec.queue for reg in self._objects.values()]
         if not queues:
             await self._stop.wait()
             return
         rotation = 0
-        while not self._stop.is_set():
-            worker = await free.get()  # never pop more than a worker can take
+        popper = _Popper(self)
+        try:
             while not self._stop.is_set():
-                keys = queues[rotation:] + queues[:rotation]
-                rotation = (rotation + 1) % len(queues)
-                try:
-                    item = await self._redis.blpop(keys, timeout=self.poll_interval)
-                except _REDIS_DOWN as exc:
-                    log.error("zbus %s: broker unavailable (%s), retrying", self.module, exc)
-                    await self._sleep_unless_stopped(1.0)
-                    continue
-                if item is not None:
-                    worker.inbox.put_nowait(cast(bytes, item[1]))
-                    break
-            else:
-                free.put_nowait(worker)
+                worker = await free.get()  # never pop more than a worker can take
+                while not self._stop.is_set():
+                    keys = queues[rotation:] + queues[:rotation]
+                    rotation = (rotation + 1) % len(queues)
+                    item = await popper.pop(keys)
+                    if item is not None:
+                        worker.inbox.put_nowait(item)
+                        break
+                else:
+                    free.put_nowait(worker)
+        finally:
+            popper.close()
 
     async def _sleep_unless_stopped(self, seconds: float) -> None:
         assert self._stop is not None
@@ -255,7 +245,7 @@ class Server:
         try:
             async with asyncio.timeout(0.2):
                 await self._reply(w.reply_to, Response(w.request_id, protocol_error=w.cancel_text))
-        except (TimeoutError, Exception):
+        except Exception:  # best effort: the server is going down
             pass
 
     async def _handle(self, raw: bytes, w: _Worker) -> tuple[str, Response] | None:
@@ -310,34 +300,30 @@ class Server:
             )
         return Response(req.id, data=data)
 
+    async def _output(self) -> RespConnection:
+        conn = self._out
+        if conn is None or conn.closed:
+            async with self._out_lock:
+                conn = self._out
+                if conn is None or conn.closed:
+                    conn = self._out = await RespConnection.open(self.broker)
+        return conn
+
     async def _reply(self, reply_to: str, response: Response) -> None:
-        assert self._pool is not None
         payload = response.encode()
         try:
-            conn = await self._pool.get_connection()  # type: ignore[no-untyped-call]
-            try:
-                await conn.send_packed_command(
-                    conn.pack_commands(
-                        [("RPUSH", reply_to, payload), ("EXPIRE", reply_to, RESPONSE_TTL)]
-                    )
-                )
-                first_error: Exception | None = None
-                for _ in range(2):
-                    try:
-                        await conn.read_response()
-                    except redis_errors.ResponseError as exc:
-                        first_error = first_error or exc
-                if first_error is not None:
-                    log.error(
-                        "zbus %s: reply to %s refused: %s", self.module, reply_to, first_error
-                    )
-            except BaseException:
-                await conn.disconnect()
-                raise
-            finally:
-                await self._pool.release(conn)
-        except _REDIS_DOWN as exc:
+            conn = await self._output()
+            results = await asyncio.gather(
+                *conn.send((b"RPUSH", reply_to, payload), (b"EXPIRE", reply_to, RESPONSE_TTL)),
+                return_exceptions=True,
+            )
+        except OSError as exc:
             log.error("zbus %s: cannot reply to %s: %s", self.module, reply_to, exc)
+            return
+        for result in results:
+            if isinstance(result, BaseException):
+                log.error("zbus %s: reply to %s failed: %s", self.module, reply_to, result)
+                break
 
     # status and streams -------------------------------------------------------------------
 
@@ -351,31 +337,29 @@ class Server:
         )
 
     async def _status_loop(self) -> None:
-        assert self._stop is not None and self._redis is not None
+        assert self._stop is not None
         key = status_object().queue(self.module)
-        while not self._stop.is_set():
-            try:
-                item = await self._redis.blpop([key], timeout=self.poll_interval)
-            except _REDIS_DOWN as exc:
-                log.error("zbus %s: broker unavailable (%s), retrying", self.module, exc)
-                await self._sleep_unless_stopped(1.0)
-                continue
-            if item is None:
-                continue
-            try:
-                req = parse_request(cast(bytes, item[1]))
-            except BadRequest as exc:
-                if exc.reply_to:
-                    await self._reply(
-                        exc.reply_to, Response(exc.id or "", protocol_error=exc.reason)
-                    )
-                continue
-            if req.reply_to:
-                data = encode(self.status(), Status)
-                await self._reply(req.reply_to, Response(req.id, data=data))
+        popper = _Popper(self)
+        try:
+            while not self._stop.is_set():
+                item = await popper.pop([key])
+                if item is not None:
+                    await self._answer_status(item)
+        finally:
+            popper.close()
+
+    async def _answer_status(self, item: bytes) -> None:
+        try:
+            req = parse_request(item)
+        except BadRequest as exc:
+            if exc.reply_to:
+                await self._reply(exc.reply_to, Response(exc.id or "", protocol_error=exc.reason))
+            return
+        if req.reply_to:
+            data = encode(self.status(), Status)
+            await self._reply(req.reply_to, Response(req.id, data=data))
 
     async def _stream(self, reg: _Registered, m: MethodSpec) -> None:
-        assert self._redis is not None
         codec = m.returns[0]
         try:
             async for value in reg.handlers[m.go_name]():
@@ -386,13 +370,41 @@ class Server:
                     log.error("zbus stream %s: skipping an unencodable value: %s", m.channel, exc)
                     continue
                 try:
-                    await self._redis.publish(m.channel, bytes(out))
-                except _REDIS_DOWN as exc:
+                    conn = await self._output()
+                    await conn.execute(b"PUBLISH", m.channel, bytes(out))
+                except (OSError, RespError) as exc:
                     log.error("zbus stream %s: cannot publish: %s", m.channel, exc)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("zbus stream %s ended with an error", m.channel)
+
+
+class _Popper:
+    """BLPOP on a dedicated connection, with a short timeout so stop() is noticed quickly;
+    reconnects (after a second) when redis goes away."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.conn: RespConnection | None = None
+        self.timeout = f"{server.poll_interval:.3f}"
+
+    async def pop(self, keys: list[str]) -> bytes | None:
+        try:
+            if self.conn is None or self.conn.closed:
+                self.conn = await RespConnection.open(self.server.broker)
+            item = await self.conn.execute(b"BLPOP", *keys, self.timeout)
+        except (OSError, RespError) as exc:
+            log.error("zbus %s: broker unavailable (%s), retrying", self.server.module, exc)
+            self.close()
+            await self.server._sleep_unless_stopped(1.0)
+            return None
+        return None if item is None else cast(bytes, item[1])
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 def _decode_arguments(m: MethodSpec, inputs: list[Any]) -> tuple[list[Any], str | None]:

@@ -25,7 +25,11 @@ class RedisServer:
     """A redis-server child process listening only on ``<folder>/redis.sock``."""
 
     def __init__(
-        self, folder: str | os.PathLike[str] | None = None, *, executable: str = "redis-server"
+        self,
+        folder: str | os.PathLike[str] | None = None,
+        *,
+        executable: str = "redis-server",
+        password: str | None = None,
     ) -> None:
         self._own_folder = folder is None
         self.folder = (
@@ -33,11 +37,14 @@ class RedisServer:
         )
         self.socket_path = self.folder / "redis.sock"
         self.executable = executable
+        self.password = password
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         """The zbus broker URL (``unix:///...``)."""
+        if self.password:
+            return f"unix://{self.password}@{self.socket_path}"
         return f"unix://{self.socket_path}"
 
     @property
@@ -71,6 +78,7 @@ class RedisServer:
                 "warning",
                 "--logfile",
                 str(self.folder / "redis.log"),
+                *(["--requirepass", self.password] if self.password else []),
             ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -94,6 +102,10 @@ class RedisServer:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                 s.settimeout(1.0)
                 s.connect(str(self.socket_path))
+                if self.password:
+                    s.sendall(b"AUTH %s\r\n" % self.password.encode())
+                    if not s.recv(16).startswith(b"+OK"):
+                        return False
                 s.sendall(b"PING\r\n")
                 return s.recv(16).startswith(b"+PONG")
         except OSError:

@@ -205,4 +205,5 @@ def dump_service(config: ServiceConfig | Mapping[str, Any]) -> str:
     data = config.to_yaml_dict() if isinstance(config, ServiceConfig) else dict(config)
     if not isinstance(config, ServiceConfig):
         parse_service(data)
-    return yaml.safe_dump(data, default_flow_style=False, sort_keys=False)
+    # One line per command, however long: service files are read by people too.
+    return yaml.safe_dump(data, default_flow_style=False, sort_keys=False, width=1 << 16)

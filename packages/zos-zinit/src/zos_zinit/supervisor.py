@@ -51,6 +51,30 @@ def _wanted(svc: Service) -> bool:
     return svc.target is Target.UP
 
 
+def _without_cycles(graph: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The graph minus the edges that close a cycle (services re-monitored with new `after`
+    lists can depend on each other; waiting on a cycle would stall the shutdown forever)."""
+    kept: dict[str, list[str]] = {n: [] for n in graph}
+    visiting: set[str] = set()
+    done: set[str] = set()
+
+    def visit(node: str) -> None:
+        visiting.add(node)
+        for nxt in graph[node]:
+            if nxt in visiting:
+                continue
+            kept[node].append(nxt)
+            if nxt not in done:
+                visit(nxt)
+        visiting.discard(node)
+        done.add(node)
+
+    for node in graph:
+        if node not in done:
+            visit(node)
+    return kept
+
+
 def read_environment_file(path: Path = Path("/etc/environment")) -> dict[str, str]:
     """``KEY=VALUE`` lines; ``#`` comments and malformed lines skipped."""
     env: dict[str, str] = {}
@@ -63,7 +87,10 @@ def read_environment_file(path: Path = Path("/etc/environment")) -> dict[str, st
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, value = line.split("=", 1)
-        env[key.strip()] = value.strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]  # PATH="/usr/bin:/bin", as pam_env writes it
+        env[key.strip()] = value
     return env
 
 
@@ -350,9 +377,12 @@ class Supervisor:
         self._notify()
         # A service stops only after every running service that lists it in `after` stopped.
         running = {n for n in names if self.services[n].pid}
-        dependents = {
-            n: [m for m in running if m != n and n in self.services[m].config.after] for n in names
-        }
+        dependents = _without_cycles(
+            {
+                n: [m for m in running if m != n and n in self.services[m].config.after]
+                for n in names
+            }
+        )
         stopped = {n: asyncio.Event() for n in names}
 
         async def stop_one(name: str) -> None:

@@ -100,6 +100,12 @@ class RunningZinit:
         try:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
+            # A hung supervisor: take its services' process groups down with it.
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+            with contextlib.suppress(OSError):
+                for pid in children.read_text().split():
+                    with contextlib.suppress(OSError):
+                        os.killpg(int(pid), signal.SIGKILL)
             self.proc.kill()
             self.proc.wait()
 

@@ -26,7 +26,7 @@ __all__ = [
     "strip_password",
 ]
 
-_SPEC = re.compile(r"^([0-9a-f]{2})-([0-9a-f]{2})=(.+)$")
+_SPEC = re.compile(r"([0-9a-f]{2})-([0-9a-f]{2})=(.+)", re.DOTALL)
 
 
 def open_store(url: str) -> Store:
@@ -51,7 +51,9 @@ def open_store(url: str) -> Store:
 
 def parse_route_spec(spec: str) -> tuple[int, int, str]:
     """``xx-yy=URL`` (inclusive lowercase hex range) or a bare URL meaning ``00-ff``."""
-    match = _SPEC.match(spec)
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in spec):
+        raise ValueError(f"invalid store {spec!r}: control characters")
+    match = _SPEC.fullmatch(spec)
     if match:
         start, end = int(match.group(1), 16), int(match.group(2), 16)
         if start > end:

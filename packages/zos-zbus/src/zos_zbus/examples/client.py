@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import zos_zbus as zbus
+from zos_zbus import runtime
 
 from .api import MODULE, interfaces
 
@@ -79,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--module", default=MODULE)
     parser.add_argument("--ticks", type=int, default=2, help="TikTok events to wait for (0: skip)")
     args = parser.parse_args(argv)
-    failures = asyncio.run(run(args.broker, args.module, ticks=args.ticks))
+    failures = runtime.run(run(args.broker, args.module, ticks=args.ticks))
     if failures:
         print(f"{len(failures)} mismatch(es): {', '.join(failures)}", file=sys.stderr)
         sys.exit(1)

@@ -10,6 +10,7 @@ from collections.abc import AsyncGenerator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import zos_zbus as zbus
+from zos_zbus.runtime import run
 
 from .api import MODULE, Calculator, Utils, interfaces
 
@@ -70,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(zbus.serve(build(args.broker, args.module, args.workers)))
+    run(zbus.serve(build(args.broker, args.module, args.workers)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""flistd: the flist mount manager daemon of a ZOS node."""

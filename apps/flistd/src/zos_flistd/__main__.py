@@ -1,0 +1,5 @@
+import sys
+
+from zos_flistd.main import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""provisiond: thin entry point over `zos_provision.daemon`."""

@@ -1,0 +1,3 @@
+from zos_provisiond.main import main
+
+raise SystemExit(main())
