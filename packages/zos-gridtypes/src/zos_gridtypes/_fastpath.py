@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic_core import SchemaValidator, core_schema
 
 from ._gotypes import GoHex, GoName, GoTimestamp, GoUint
-from .netaddr import IP, IPNet
+from .netaddr import _V4_MAPPED_PREFIX, IP, IPNet
 from .rawjson import LazySource, RawJSON
 
 if TYPE_CHECKING:
@@ -96,7 +96,6 @@ def _hex(text: str) -> bytes:
 
 _OCTET = r"(0|[1-9][0-9]{0,2})"
 _CIDR4 = re.compile(rf"{_OCTET}\.{_OCTET}\.{_OCTET}\.{_OCTET}/(0|[1-9][0-9]?)")
-_V4_MAPPED_PREFIX = b"\x00" * 10 + b"\xff\xff"
 
 
 def _ipnet(text: str) -> IPNet:
@@ -122,7 +121,6 @@ class _SchemaBuilder:
 
     def __init__(self) -> None:
         self.schemas: dict[type[Any], CoreSchema] = {}
-        self.classes: set[type[Any]] = set()
 
     def field(self, annotation: Any, metadata: list[Any]) -> CoreSchema:
         for m in metadata:
