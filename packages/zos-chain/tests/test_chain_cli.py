@@ -136,5 +136,6 @@ def test_state_finds_the_dev_node_chain(tmp_path: Path, capsys: pytest.CaptureFi
     assert f"the development node at {state} is not running" in message
     assert f"zos node up --state {state}" in message and "\n" not in message
     missing = tmp_path / "nowhere"
-    with pytest.raises(SystemExit, match=f"no development node at {re.escape(str(missing))} .*zos node up"):
+    pattern = f"no development node at {re.escape(str(missing))} .*zos node up"
+    with pytest.raises(SystemExit, match=pattern):
         zos_chain("ping", "--state", str(missing))
