@@ -55,8 +55,8 @@ def dev_node_broker(state_dir: Path) -> str:
 def _not_running(state_dir: Path, what: str) -> DevNodeError:
     if not state_dir.is_dir():
         return DevNodeError(
-            f"no development node at {state_dir} (the folder does not exist); "
-            f"start one with `zos node up --state {state_dir}`, or give --state"
+            f"no development node at {state_dir} (no such folder); "
+            f"start one with `zos node up --state {state_dir}`"
         )
     return DevNodeError(
         f"the development node at {state_dir} is not running ({what}); "
