@@ -98,6 +98,20 @@ def test_readme_flow(devnode: DevNode) -> None:
     assert result["ok"], result
     contract = str(result["contract_id"])
 
+    # the client commands find the node's chain and broker from --state alone
+    env = {k: v for k, v in devnode.env.items() if k not in ("ZOS_STATE", "ZOS_CHAIN_URL")}
+    for argv in (["chain", "list", "nodes", "--json"], ["deployment", "list", "--json"]):
+        found = subprocess.run(
+            [sys.executable, "-m", "zos_cli", *argv, "--state", str(devnode.state)],
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert found.returncode == 0, found.stderr
+        listed = json.loads(found.stdout)
+        if argv[0] == "chain":
+            assert len(listed["nodes"]) == 1, listed
+        else:
+            assert [d["contract_id"] for d in listed] == [result["contract_id"]], listed
+
     spec.write_text(DISKS.replace("size: 1GiB", "size: 2GiB"))
     grown = devnode.zos("deploy", str(spec), "--update", contract)
     assert grown.returncode == 0 and "version 1" in grown.stdout, grown.stdout + grown.stderr

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from zos_chain import ChainServer, DevChain
 from zos_chain.cli import main, register
+from zos_chain.devnode import default_state_dir
+from zos_chain.service import dev_node_url
 from zos_gridtypes import KeyPair
 
 # BIP39 test vector: all-zero entropy.
@@ -94,3 +97,45 @@ def test_twin_keys(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         main(["twin", "create", "--mnemonic", "not a mnemonic at all", "--db", db])
     with pytest.raises(SystemExit, match="32-byte"):
         main(["twin", "create", "--key", "abcd", "--db", db])
+
+
+def zos_chain(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="zos")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["chain", *argv])
+    status: int = args.func(args)
+    return status
+
+
+def test_state_finds_the_dev_node_chain(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`zos chain list --state DIR` reaches the chain service of the node at DIR."""
+    for name in ("ZOS_CHAIN_URL", "ZOS_CHAIN_DB", "ZOS_STATE"):
+        monkeypatch.delenv(name, raising=False)
+    state = tmp_path / "node"
+    (state / "run").mkdir(parents=True)
+    chain = DevChain(tmp_path / "chain.sqlite")
+    chain.create_twin(bytes.fromhex("ab" * 32))
+    listen = dev_node_url(state).removeprefix("http://")
+    with ChainServer(chain, listen):
+        assert zos_chain("list", "twins", "--state", str(state)) == 0
+        assert "twins (1):" in capsys.readouterr().out
+        # the default state folder is $ZOS_STATE (the same rule as `zos node`)
+        monkeypatch.setenv("ZOS_STATE", str(state))
+        assert default_state_dir() == state
+        assert zos_chain("list", "twins") == 0
+        assert "twins (1):" in capsys.readouterr().out
+        # an explicit --db still wins over the node
+        assert zos_chain("list", "twins", "--db", str(tmp_path / "other.sqlite")) == 0
+        assert "twins (0):" in capsys.readouterr().out
+    chain.close()
+    # the node is stopped: one line naming the folder and how to start it
+    with pytest.raises(SystemExit) as info:
+        zos_chain("list", "--state", str(state))
+    message = str(info.value)
+    assert f"the development node at {state} is not running" in message
+    assert f"zos node up --state {state}" in message and "\n" not in message
+    missing = tmp_path / "nowhere"
+    pattern = f"no development node at {re.escape(str(missing))} .*zos node up"
+    with pytest.raises(SystemExit, match=pattern):
+        zos_chain("ping", "--state", str(missing))

@@ -1,7 +1,8 @@
 """Where a development node keeps everything: one state folder, created on demand.
 
-Default: ``/var/lib/zos-dev`` for root, otherwise ``$XDG_STATE_HOME/zos-dev``
-(``~/.local/state/zos-dev``). Layout::
+Default: `zos_chain.devnode.default_state_dir`, the one rule shared with the client commands
+(``$ZOS_STATE``, else ``/var/lib/zos-dev`` for root, else ``$XDG_STATE_HOME/zos-dev``, i.e.
+``~/.local/state/zos-dev``). Layout::
 
     zinit/          the supervisor's service files (rewritten at every `zos node up`)
     run/            zinit.sock, redis.sock, node.pid (zos node up), zinit.pid
@@ -12,16 +13,13 @@ Default: ``/var/lib/zos-dev`` for root, otherwise ``$XDG_STATE_HOME/zos-dev``
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from zos_chain import devnode
+from zos_chain.devnode import default_state_dir
 
-def default_state_dir() -> Path:
-    if os.geteuid() == 0:
-        return Path("/var/lib/zos-dev")
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "zos-dev"
+__all__ = ["NodePaths", "default_state_dir", "pid_running", "read_pid"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,7 @@ class NodePaths:
 
     @property
     def redis_socket(self) -> Path:
-        return self.run_dir / "redis.sock"
+        return devnode.redis_socket(self.state_dir)
 
     @property
     def node_pidfile(self) -> Path:
@@ -66,7 +64,7 @@ class NodePaths:
 
     @property
     def broker(self) -> str:
-        return f"unix://{self.redis_socket}"
+        return devnode.dev_node_broker(self.state_dir)
 
     def create(self) -> None:
         for folder in (self.config_dir, self.run_dir, self.log_dir, self.redis_dir):

@@ -1,7 +1,9 @@
 """``zos-chain`` (and ``zos chain``): run the development chain service and drive it.
 
-Every command but ``serve`` works on the service (``--url``, or ``$ZOS_CHAIN_URL``) or directly
-on a chain file (``--db``, or ``$ZOS_CHAIN_DB``).
+Every command but ``serve`` works on the service (``--url``, or ``$ZOS_CHAIN_URL``), directly
+on a chain file (``--db``, or ``$ZOS_CHAIN_DB``), or else on the chain of the running development
+node whose state folder is ``--state`` (default `zos_chain.devnode.default_state_dir`, as
+``zos node``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from mnemonic import Mnemonic
@@ -30,6 +33,7 @@ from zos_chain.api import (
 )
 from zos_chain.client import ChainClient
 from zos_chain.devchain import DevChain
+from zos_chain.devnode import DevNodeError, default_state_dir, running_chain_url
 from zos_chain.service import ChainServer
 from zos_gridtypes import KeyPair
 from zos_gridtypes.errors import ValidationError
@@ -44,7 +48,10 @@ def _backend(args: argparse.Namespace) -> ChainBackend:
         return ChainClient(url)
     if db:
         return DevChain(db)
-    raise SystemExit("zos chain: give --url (or $ZOS_CHAIN_URL) or --db (or $ZOS_CHAIN_DB)")
+    try:
+        return ChainClient(running_chain_url(args.state))
+    except DevNodeError as exc:
+        raise SystemExit(f"zos chain: {exc} (or give --url or --db)") from None
 
 
 def _print(value: Any, as_json: bool) -> None:
@@ -257,6 +264,10 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--url", help="chain service URL (default $ZOS_CHAIN_URL)")
     common.add_argument("--db", help="chain sqlite file (default $ZOS_CHAIN_DB)")
+    common.add_argument(
+        "--state", type=Path, default=None,
+        help="else: the chain of the development node with this state folder "
+             f"(default {default_state_dir()})")
     commands = parser.add_subparsers(dest="chain_command", required=True)
 
     serve = commands.add_parser("serve", help="run the chain HTTP JSON service")

@@ -10,13 +10,23 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from zos_chain.devnode import DevNodeError, default_state_dir
 from zos_provision.client import DeploySpec, Identity, NodeClient, SpecError, default_identity_file
 from zos_provision.msgbus import RemoteError
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--broker", help="the node's redis (default: the development node)")
-    parser.add_argument("--chain-url", help="the development chain (default: $ZOS_CHAIN_URL)")
+    parser.add_argument(
+        "--broker", help="the node's redis (default: $ZOS_BROKER, else the --state node's)"
+    )
+    parser.add_argument(
+        "--chain-url", help="the chain service (default: $ZOS_CHAIN_URL, else the --state node's)"
+    )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        help=f"the development node's state folder (default {default_state_dir()})",
+    )
     parser.add_argument(
         "--identity",
         type=Path,
@@ -68,7 +78,7 @@ def _client(args: argparse.Namespace) -> NodeClient:
     elif args.identity:
         identity = Identity.load_or_create(args.identity)
     return NodeClient.development(
-        args.broker, args.chain_url, identity, getattr(args, "node", None)
+        args.broker, args.chain_url, identity, getattr(args, "node", None), args.state
     )
 
 
@@ -85,6 +95,9 @@ def _run(args: argparse.Namespace, body: Callable[[NodeClient], Awaitable[int]])
     except SpecError as err:
         print(f"zos: {err}", file=sys.stderr)
         return 2
+    except DevNodeError as err:
+        print(f"zos: {err}", file=sys.stderr)
+        return 1
     except RemoteError as err:
         print(f"zos: the node refused: {err}", file=sys.stderr)
         return 1

@@ -167,16 +167,6 @@ class Identity:
         return cls(mini_secret_from_mnemonic(secret.strip()), key_type)
 
 
-def default_state_dir() -> Path:
-    """The development node's state folder (same rule as `zos node`)."""
-    if os.environ.get("ZOS_STATE"):
-        return Path(os.environ["ZOS_STATE"])
-    if os.geteuid() == 0:
-        return Path("/var/lib/zos-dev")
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "zos-dev"
-
-
 def default_identity_file() -> Path:
     base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "zos" / "identity.json"
@@ -225,13 +215,20 @@ class NodeClient:
         chain_url: str | None = None,
         identity: Identity | None = None,
         node_id: int | None = None,
+        state_dir: Path | None = None,
     ) -> NodeClient:
-        from zos_chain.client import ChainClient
-        from zos_chain.service import dev_node_url
+        """A client of the development node whose state folder is ``state_dir``.
 
-        state = default_state_dir()
-        broker = broker or os.environ.get("ZOS_BROKER") or f"unix://{state / 'run' / 'redis.sock'}"
-        url = chain_url or os.environ.get("ZOS_CHAIN_URL") or dev_node_url(state)
+        The broker is ``broker``, else ``$ZOS_BROKER``, else the node's ``run/redis.sock``; the
+        chain ``chain_url``, else ``$ZOS_CHAIN_URL``, else the node's chain service. The state
+        folder defaults to `zos_chain.devnode.default_state_dir` (as `zos node`); a node that is
+        needed but not running raises `zos_chain.devnode.DevNodeError`.
+        """
+        from zos_chain.client import ChainClient
+        from zos_chain.devnode import running_broker, running_chain_url
+
+        broker = broker or os.environ.get("ZOS_BROKER") or running_broker(state_dir)
+        url = chain_url or os.environ.get("ZOS_CHAIN_URL") or running_chain_url(state_dir)
         return cls(
             redis=redis_of(broker),
             chain=ChainClient(url),
