@@ -547,3 +547,11 @@ async def test_go_client_errors(node: Node) -> None:
     lenient = wire.replace(binary(DATA), s(DATA.decode()))
     reply = await node.call("CreateOrUpdate", u32(TWIN), lenient, boolean(False))
     assert reply.protocol_error is None and not reply.call_error, reply
+
+
+def test_interfaces_match_upstreams_bus_map() -> None:
+    from zos_provision.api import StatisticsInterface
+    from zos_zbus import busmap
+
+    assert busmap.check_interface(ProvisionInterface) == []
+    assert busmap.check_interface(StatisticsInterface) == []
