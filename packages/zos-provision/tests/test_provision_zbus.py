@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 import zos_zbus as zbus
-from zos_provision.api import ProvisionCallError, ProvisionInterface, StatisticsInterface
+from zos_provision.api import (
+    GoDeployment,
+    ProvisionCallError,
+    ProvisionInterface,
+    StatisticsInterface,
+)
 from zos_provision.capacity import GiB, Memory
 from zos_provision.engine import Engine, EngineConfig
 from zos_provision.objects import ProvisionObject, StatisticsObject
@@ -36,21 +41,28 @@ async def test_objects_over_zbus(tmp_path: Path, zbus_broker: str) -> None:
         async with zbus.Client(zbus_broker, timeout=10) as bus:
             provision = bus.stub(ProvisionInterface)
             stats = bus.stub(StatisticsInterface)
-            dep = {
-                "version": 0,
-                "twin_id": 42,
-                "contract_id": 8,
-                "workloads": [{"version": 0, "name": "v", "type": "volume", "data": {"size": GiB}}],
-            }
+            # the stand-in rules hash the JSON as sent: sign what the node receives (every
+            # Go field present)
+            dep = GoDeployment.from_json(
+                {
+                    "version": 0,
+                    "twin_id": 42,
+                    "contract_id": 8,
+                    "workloads": [
+                        {"version": 0, "name": "v", "type": "volume", "data": {"size": GiB}}
+                    ],
+                }
+            ).to_json()
             rules.sign(dep, 42, chain.key_of(42))
             chain.create_contract(8, 42, 1, rules.challenge_hash(dep))
-            await provision.create_or_update(42, dep, False)
+            await provision.create_or_update(42, GoDeployment.from_json(dep), False)
             with pytest.raises(zbus.RemoteCallError, match="exists"):
-                await provision.create_or_update(42, dep, False)
+                await provision.create_or_update(42, GoDeployment.from_json(dep), False)
             await asyncio.wait_for(engine.wait_idle(), 5)
             got = await provision.get(42, 8)
-            assert got["workloads"][0]["result"]["state"] == "ok"
-            assert [d["contract_id"] for d in await provision.list_deployments(42)] == [8]
+            assert got.workloads[0].result.state == "ok"
+            assert got.to_json()["workloads"][0]["data"] == {"size": GiB}
+            assert [d.contract_id for d in await provision.list_deployments(42)] == [8]
             assert len(await provision.changes(42, 8)) == 2
             assert await provision.get_workload_status("42-8-v") == ("ok", True)
             assert await provision.get_workload_status("42-8-nope") == ("", False)

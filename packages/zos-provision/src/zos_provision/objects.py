@@ -1,8 +1,10 @@
 """provisiond's zbus objects: the engine behind `api.ProvisionInterface` and
 `api.StatisticsInterface` (module ``provision``, 0.0.1).
 
-Deployments and workloads cross the bus as their grid JSON objects (msgpack maps with the
-JSON keys), which is what Python callers want; Go's struct maps are not reproduced for them.
+Deployments and workloads cross the bus in Go's struct layout (`api.GoDeployment`,
+`api.GoWorkload`), as upstream's Go clients send and expect them; the engine keeps grid JSON,
+so the conversion happens here, through the zos-gridtypes models (Go JSON decoding rules: an
+RFC 3339 ``expiration`` or a differently cased key stored as sent still reads right).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from typing import Any
 from zos_provision.api import (
     Capacity,
     Counters,
+    GoDeployment,
+    GoWorkload,
     ProvisionCallError,
     ProvisionError,
     ProvisionInterface,
@@ -27,25 +31,29 @@ class ProvisionObject(ProvisionInterface):
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    async def create_or_update(self, twin: int, deployment: Any, update: bool) -> None:
+    async def create_or_update(self, twin: int, deployment: GoDeployment, update: bool) -> None:
         try:
-            await self.engine.create_or_update(twin, deployment, update)
-        except ProvisionError as err:
+            raw = deployment.to_json()  # ValueError: a workload's data is not JSON
+            await self.engine.create_or_update(twin, raw, update)
+        except (ProvisionError, ValueError) as err:
             raise ProvisionCallError(str(err)) from err
 
-    async def get(self, twin: int, contract: int) -> Any:
+    async def get(self, twin: int, contract: int) -> GoDeployment:
         try:
-            return self.engine.get(twin, contract).to_json()
-        except ProvisionError as err:
+            return GoDeployment.from_json(self.engine.get(twin, contract).to_json())
+        except (ProvisionError, ValueError) as err:
             raise ProvisionCallError(str(err)) from err
 
-    async def list_deployments(self, twin: int) -> Any:
-        return [d.to_json() for d in self.engine.list_deployments(twin)]
-
-    async def changes(self, twin: int, contract: int) -> Any:
+    async def list_deployments(self, twin: int) -> list[GoDeployment]:
         try:
-            return [w.to_json() for w in self.engine.changes(twin, contract)]
-        except ProvisionError as err:
+            return [GoDeployment.from_json(d.to_json()) for d in self.engine.list_deployments(twin)]
+        except ValueError as err:
+            raise ProvisionCallError(str(err)) from err
+
+    async def changes(self, twin: int, contract: int) -> list[GoWorkload]:
+        try:
+            return [GoWorkload.from_json(w.to_json()) for w in self.engine.changes(twin, contract)]
+        except (ProvisionError, ValueError) as err:
             raise ProvisionCallError(str(err)) from err
 
     async def list_public_ips(self) -> list[str]:
