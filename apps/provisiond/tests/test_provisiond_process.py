@@ -145,7 +145,8 @@ GROWN = DeploySpec.parse(
 )
 
 
-async def until(predicate: object, limit: float = 20.0) -> None:
+async def until(predicate: object, limit: float = 60.0) -> None:
+    # generous: on a loaded 2-core machine the processes under test start slowly
     assert callable(predicate)
     for _ in range(int(limit / 0.05)):
         if predicate():
@@ -228,7 +229,7 @@ async def test_kill_9_with_queued_jobs_then_node_restart(node: Node_) -> None:
             log = await c.changes(o.contract_id)
             return sum(w["result"]["state"] == "ok" for w in log)
 
-        for _ in range(200):
+        for _ in range(1200):
             if await oks() == 4:
                 break
             await asyncio.sleep(0.05)
