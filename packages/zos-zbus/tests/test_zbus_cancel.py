@@ -25,6 +25,7 @@ from zos_zbus.events import (
     EventConsumer,
     EventProducer,
 )
+from zos_zbus.examples import server as example_server
 from zos_zbus.examples.api import Utils
 from zos_zbus.protocol import ObjectID, Request
 from zos_zbus.testing import RedisServer
@@ -65,7 +66,7 @@ async def raw(zbus_broker: str) -> AsyncIterator[aioredis.Redis]:
 
 async def test_consume_cancel_at_every_moment(zbus_broker: str, raw: aioredis.Redis) -> None:
     producer = EventProducer(raw)
-    consumer = EventConsumer(zbus_broker, CONTRACT_CANCELLED, "cancel", block_ms=5)
+    consumer = EventConsumer(zbus_broker, CONTRACT_CANCELLED, "cancel", block_ms=2000)
     handled: list[int] = []
     all_handled = asyncio.Event()
 
@@ -235,3 +236,17 @@ async def test_subscription_close_is_cancellable(zbus_broker: str) -> None:
             if task.cancelled():
                 await ticks.aclose()  # a second close finishes the job
         assert leftover_tasks() == set()
+
+
+async def test_server_run_cancel_at_every_moment(zbus_redis: RedisServer) -> None:
+    """The server's BLPOP loops (dispatcher, status, streams) stop promptly on cancel,
+    with redis up and while it is down (the pollers then sleep before reconnecting)."""
+    for redis_up in (True, False):
+        for n in range(0, 30, 3):
+            task = asyncio.create_task(example_server.build(zbus_redis.url).run())
+            await asyncio.sleep(0.05)
+            cancel_after(task, n)
+            await finishes_cancelled(task)
+            assert leftover_tasks() == set()
+        zbus_redis.stop()
+    zbus_redis.start()
