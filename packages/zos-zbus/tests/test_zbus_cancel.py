@@ -242,11 +242,12 @@ async def test_server_run_cancel_at_every_moment(zbus_redis: RedisServer) -> Non
     """The server's BLPOP loops (dispatcher, status, streams) stop promptly on cancel,
     with redis up and while it is down (the pollers then sleep before reconnecting)."""
     for redis_up in (True, False):
+        if not redis_up:
+            zbus_redis.stop()
         for n in range(0, 30, 3):
             task = asyncio.create_task(example_server.build(zbus_redis.url).run())
             await asyncio.sleep(0.05)
             cancel_after(task, n)
             await finishes_cancelled(task)
             assert leftover_tasks() == set()
-        zbus_redis.stop()
     zbus_redis.start()
