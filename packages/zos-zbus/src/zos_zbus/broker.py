@@ -40,7 +40,11 @@ class Broker:
     def connection_kwargs(self) -> dict[str, Any]:
         import redis.asyncio as aioredis  # late: redis-py takes a second to import
 
-        kwargs: dict[str, Any] = {"password": self.password}
+        # No socket_timeout: with one, redis-py sends every command through asyncio.wait_for,
+        # which on Python 3.11 swallows a cancel that lands just as the send completes (the
+        # task then carries on, e.g. into the next blocking XREADGROUP, and never ends).
+        # Callers bound their blocking reads with asyncio.timeout instead.
+        kwargs: dict[str, Any] = {"password": self.password, "socket_timeout": None}
         if self.unix_path is not None:
             kwargs["connection_class"] = aioredis.UnixDomainSocketConnection
             kwargs["path"] = self.unix_path

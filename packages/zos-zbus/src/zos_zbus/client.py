@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, Callable
+import weakref
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, TypeVar, cast
 
@@ -25,7 +27,7 @@ from .errors import (
 )
 from .interface import MethodSpec, method_of, spec_of
 from .protocol import ObjectID, Request, Response, parse_response, status_object
-from .resp import RespError, RespPool
+from .resp import RespConnection, RespError, RespPool
 from .status import Status
 
 if TYPE_CHECKING:
@@ -71,6 +73,7 @@ class Client:
         self._redis: aioredis.Redis | None = None
         self._calls = RespPool(self.broker, max_connections)
         self._background: set[asyncio.Task[Any]] = set()
+        self._subscriptions: weakref.WeakSet[Subscription[Any]] = weakref.WeakSet()
         self._stub_classes: dict[type, type] = {}
 
     async def __aenter__(self) -> Self:
@@ -82,11 +85,23 @@ class Client:
         await self.close()
 
     async def close(self) -> None:
-        self._calls.close()
+        """Close the connections. Calls in flight fail at once (BusUnavailable) and
+        subscriptions end; the client can be used again afterwards (it reconnects)."""
+        if self._background:
+            # let cancelled calls withdraw their requests (each bounded to 2 s) first
+            await asyncio.wait(self._background, timeout=1.0)
+        calls, self._calls = self._calls, RespPool(self.broker, self._max_connections)
+        calls.close()
+        for task in list(self._background):
+            task.cancel()
+        for subscription in list(self._subscriptions):
+            await subscription.aclose()
         if self._redis is not None:
-            await self._redis.aclose()
-            await self._redis.connection_pool.disconnect()
-            self._redis = None
+            redis, self._redis = self._redis, None
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await redis.aclose()
+                    await redis.connection_pool.disconnect()
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -177,13 +192,11 @@ class Client:
             async with asyncio.timeout(timeout + 2.0):
                 reply = await self._roundtrip(queue, payload, request.reply_to, timeout)
                 if reply is None:
-                    removed = await self._withdraw(queue, payload)
-        except asyncio.CancelledError:
-            # The caller gave up: withdraw the request if no server took it yet.
-            task = asyncio.create_task(self._withdraw_quietly(queue, payload))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-            raise
+                    try:
+                        removed = await self._withdraw(queue, payload)
+                    except asyncio.CancelledError:
+                        self._spawn(self._withdraw_quietly(queue, payload))
+                        raise
         except TimeoutError:
             raise CallTimeout(f"{what}: redis did not answer within {timeout + 2.0:g}s") from None
         except RespError as exc:
@@ -211,24 +224,63 @@ class Client:
         timeout: float,  # noqa: ASYNC109
     ) -> bytes | None:
         # RPUSH and BLPOP go out in one write: one round trip to redis instead of two.
-        conn = await self._calls.acquire()
+        pool = self._calls
+        conn = await pool.acquire()
         futures: list[asyncio.Future[Any]] = []
         try:
             futures = conn.send(
                 (b"RPUSH", queue, payload), (b"BLPOP", reply_key, f"{max(timeout, 0.001):.3f}")
             )
-            await futures[0]
+            # Only the BLPOP future is awaited, so a cancel never lands on the RPUSH one (a
+            # withdraw waits on it); a failed RPUSH fails the call at once all the same.
+            futures[0].add_done_callback(partial(_fail_too, futures[1]))
             reply = await futures[1]
+        except asyncio.CancelledError:
+            if not futures:
+                pool.release(conn, discard=True)
+                raise
+            # The caller gave up after the request went out: withdraw it (if no server took
+            # it yet) in the background, once redis confirmed the RPUSH, so that the LREM
+            # (on another connection) cannot overtake it.
+            futures[1].cancel()
+            self._spawn(self._withdraw_after(pool, conn, futures[0], queue, payload))
+            raise
         except BaseException:
             # A connection left inside a blocking command is never reused.
             for future in futures:
                 future.cancel()
-            self._calls.release(conn, discard=True)
+            pool.release(conn, discard=True)
             raise
-        self._calls.release(conn)
+        pool.release(conn)
         if reply is None:
             return None
         return cast(bytes, reply[1])
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _withdraw_after(
+        self,
+        pool: RespPool,
+        conn: RespConnection,
+        pushed: asyncio.Future[Any],
+        queue: str,
+        payload: bytes,
+    ) -> None:
+        released = False
+        try:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(2.0):
+                    await pushed
+                    # ends its BLPOP, and frees the slot before the LREM takes one
+                    released = True
+                    pool.release(conn, discard=True)
+                    await self._withdraw(queue, payload)
+        finally:
+            if not released:
+                pool.release(conn, discard=True)
 
     async def _withdraw_quietly(self, queue: str, payload: bytes) -> None:
         with contextlib.suppress(Exception):
@@ -237,14 +289,24 @@ class Client:
 
     async def _withdraw(self, queue: str, payload: bytes) -> int:
         """Remove a request nobody popped, so it never runs after its caller gave up."""
-        conn = await self._calls.acquire()
+        pool = self._calls
+        conn = await pool.acquire()
         clean = False
         try:
             removed = await conn.execute(b"LREM", queue, 1, payload)
             clean = True
         finally:
-            self._calls.release(conn, discard=not clean)
+            pool.release(conn, discard=not clean)
         return int(removed)
+
+
+def _fail_too(other: asyncio.Future[Any], future: asyncio.Future[Any]) -> None:
+    """Done callback: when ``future`` failed, fail ``other`` with the same error."""
+    if future.cancelled():
+        return
+    exc = future.exception()
+    if exc is not None and not other.done():
+        other.set_exception(exc)
 
 
 def _raise_for(response: Response) -> None:
@@ -372,6 +434,7 @@ class Subscription(AsyncGenerator[T, None]):
         self._reader: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._closed = False
+        client._subscriptions.add(self)
 
     async def start(self) -> Self:
         """Subscribe now (returns once redis confirmed the subscription)."""
@@ -379,16 +442,21 @@ class Subscription(AsyncGenerator[T, None]):
             return self
         if self._closed:
             raise RuntimeError("subscription is closed")
+        pubsub = self._pubsub = self._client.redis.pubsub()
         try:
-            self._pubsub = self._client.redis.pubsub()
-            await self._pubsub.subscribe(self.channel)
             async with asyncio.timeout(self._client.timeout):
+                await pubsub.subscribe(self.channel)
                 while True:
-                    msg = await self._pubsub.get_message(timeout=1.0)
+                    msg = await pubsub.get_message(timeout=1.0)
                     if msg is not None and msg["type"] == "subscribe":
                         break
-        except _redis_down() as exc:
-            raise BusUnavailable(f"cannot subscribe to {self.channel}: {exc}") from None
+        except BaseException as exc:
+            # failed, timed out or cancelled half-way: give the connection back
+            self._pubsub = None
+            await _close_pubsub(pubsub)
+            if isinstance(exc, (TimeoutError, *_redis_down())):
+                raise BusUnavailable(f"cannot subscribe to {self.channel}: {exc}") from None
+            raise
         self._reader = asyncio.create_task(self._read(), name=f"zbus-sub-{self.channel}")
         return self
 
@@ -451,14 +519,18 @@ class Subscription(AsyncGenerator[T, None]):
         if self._closed:
             return
         self._closed = True
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._reader
-        if self._pubsub is not None:
-            with contextlib.suppress(Exception):
-                await self._pubsub.aclose()
         self._force(_END)
+        reader, self._reader = self._reader, None
+        pubsub, self._pubsub = self._pubsub, None
+        try:
+            if reader is not None:
+                reader.cancel()
+                # asyncio.wait, not ``await reader``: the reader's CancelledError must not
+                # be confused with (and must not swallow) a cancel of this task
+                await asyncio.wait({reader})
+        finally:
+            if pubsub is not None:
+                await _close_pubsub(pubsub)
 
     async def __aenter__(self) -> Self:
         return await self.start()
@@ -467,6 +539,13 @@ class Subscription(AsyncGenerator[T, None]):
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.aclose()
+
+
+async def _close_pubsub(pubsub: Any) -> None:
+    """Release a pubsub's connection, bounded: redis may be gone or hung."""
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            await pubsub.aclose()
 
 
 def request_for(obj: ObjectID, method: str, inputs: list[bytes]) -> Request:

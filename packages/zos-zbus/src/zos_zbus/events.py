@@ -35,7 +35,14 @@ MAXLEN = 1024
 """Approximate length cap of every stream (``XADD ... MAXLEN ~ 1024``)."""
 BODY = b"body"
 
-_REDIS_DOWN = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+_REDIS_DOWN = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+    OSError,
+    TimeoutError,
+)
+REDIS_GRACE = 5.0
+"""Seconds redis may take to answer beyond a command's own blocking time."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +97,10 @@ class EventProducer:
         out = bytearray()
         codec_for(stream.type).encode(event, out)
         try:
-            entry = await self._redis.xadd(
-                stream.name, {BODY: bytes(out)}, maxlen=MAXLEN, approximate=True
-            )
+            async with asyncio.timeout(REDIS_GRACE):
+                entry = await self._redis.xadd(
+                    stream.name, {BODY: bytes(out)}, maxlen=MAXLEN, approximate=True
+                )
         except _REDIS_DOWN as exc:
             raise BusUnavailable(f"cannot append to {stream.name}: {exc}") from None
         return entry.decode() if isinstance(entry, bytes) else str(entry)
@@ -118,7 +126,8 @@ class EventConsumer(Generic[E]):
     """Reads a stream as ``consumer`` in group ``group:<stream>:<consumer>``.
 
     On start it re-reads its own pending (delivered, never acked) entries, then waits for new
-    ones. Entries whose body does not decode are logged and acked (skipped).
+    ones. Entries whose body does not decode are logged and acked (skipped). ``close()`` makes
+    a read in progress (in any task) fail promptly with BusUnavailable.
     """
 
     def __init__(
@@ -141,6 +150,12 @@ class EventConsumer(Generic[E]):
         self._codec = codec_for(stream.type)
         self._ready = False
         self._pending_done = False
+        self._closed = False
+        # tasks inside read(), and those of them close() cancelled
+        self._readers: set[asyncio.Task[Any]] = set()
+        self._interrupted: set[asyncio.Task[Any]] = set()
+        self._no_readers = asyncio.Event()
+        self._no_readers.set()
 
     async def _ensure_group(self) -> None:
         if self._ready:
@@ -153,11 +168,41 @@ class EventConsumer(Generic[E]):
         self._ready = True
 
     async def ack(self, entry_id: str) -> None:
-        await self._redis.xack(self.stream.name, self.group, entry_id)
+        try:
+            async with asyncio.timeout(REDIS_GRACE):
+                await self._redis.xack(self.stream.name, self.group, entry_id)
+        except _REDIS_DOWN as exc:
+            raise BusUnavailable(f"cannot ack {entry_id} on {self.stream.name}: {exc}") from None
 
     async def read(self) -> list[Delivery[E]]:
         """The next batch: pending entries first (up to 128), then one new entry (blocking
         up to ``block_ms``; empty list when none arrived)."""
+        if self._closed:
+            raise BusUnavailable(f"consumer of {self.stream.name} is closed")
+        task = asyncio.current_task()
+        assert task is not None
+        cancels = task.cancelling()
+        self._readers.add(task)
+        self._no_readers.clear()
+        try:
+            async with asyncio.timeout(self.block_ms / 1000 + REDIS_GRACE):
+                return await self._read_batch()
+        except _REDIS_DOWN as exc:
+            raise BusUnavailable(f"cannot read {self.stream.name}: {exc}") from None
+        except asyncio.CancelledError:
+            if task in self._interrupted:
+                # cancelled by close(): report that, unless someone else cancelled us too
+                task.uncancel()
+                if task.cancelling() <= cancels:
+                    raise BusUnavailable(f"consumer of {self.stream.name} closed") from None
+            raise
+        finally:
+            self._interrupted.discard(task)
+            self._readers.discard(task)
+            if not self._readers:
+                self._no_readers.set()
+
+    async def _read_batch(self) -> list[Delivery[E]]:
         try:
             await self._ensure_group()
             if not self._pending_done:
@@ -166,8 +211,13 @@ class EventConsumer(Generic[E]):
                     return batch
                 self._pending_done = True
             return await self._read(">", count=1, block=self.block_ms)
-        except _REDIS_DOWN as exc:
-            raise BusUnavailable(f"cannot read {self.stream.name}: {exc}") from None
+        except redis_errors.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            # redis restarted without its data: the group (and its pending list) is gone
+            self._ready = False
+            self._pending_done = False
+            return []
 
     def reread_pending(self) -> None:
         """Make the next read() start again from this consumer's unacked entries."""
@@ -210,9 +260,19 @@ class EventConsumer(Generic[E]):
         """Handle events forever (until cancelled), acking each after ``handler`` returns.
 
         When the handler raises, the entry stays pending and is retried (with every other
-        pending entry) after ``retry_delay`` seconds.
+        pending entry) after ``retry_delay`` seconds. Each call starts with the entries a
+        previous (cancelled) one left unacked. Raises BusUnavailable when redis is down or
+        the consumer was closed.
         """
+        task = asyncio.current_task()
+        assert task is not None
+        cancels = task.cancelling()
+        self.reread_pending()
         while True:
+            # A cancel swallowed on the way (asyncio.wait_for on Python 3.11 does that when
+            # it lands as the awaited thing completes, e.g. in a handler) still ends the loop.
+            if task.cancelling() > cancels:
+                raise asyncio.CancelledError
             for delivery in await self.read():
                 try:
                     await handler(delivery.event)
@@ -222,7 +282,18 @@ class EventConsumer(Generic[E]):
                     self.reread_pending()
                     break
                 await delivery.ack()
+                if task.cancelling() > cancels:
+                    raise asyncio.CancelledError
 
     async def close(self) -> None:
-        if self._owned:
-            await self._redis.aclose()
+        """Close the consumer; reads in progress end promptly with BusUnavailable."""
+        self._closed = True
+        for task in self._readers:
+            self._interrupted.add(task)
+            task.cancel()
+        try:
+            async with asyncio.timeout(REDIS_GRACE):
+                await self._no_readers.wait()
+        finally:
+            if self._owned:
+                await self._redis.aclose()

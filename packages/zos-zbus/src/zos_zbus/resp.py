@@ -61,6 +61,9 @@ class RespConnection(asyncio.Protocol):
             except RespError as exc:
                 conn.close()
                 raise ConnectionError(f"redis refused the password: {exc}") from None
+            except BaseException:
+                conn.close()  # cancelled (or lost) half-way: do not leak the socket
+                raise
         return conn
 
     # asyncio.Protocol -----------------------------------------------------------------------
@@ -120,33 +123,50 @@ class RespConnection(asyncio.Protocol):
 
 
 class RespPool:
-    """Up to ``size`` connections; each blocking call holds one while it waits."""
+    """Up to ``size`` connections; each blocking call holds one while it waits.
+
+    ``close()`` closes every connection, busy ones too: calls waiting on them fail at once
+    with ConnectionError instead of blocking until their deadline.
+    """
 
     def __init__(self, broker: Broker, size: int = 100) -> None:
         self.broker = broker
         self._idle: list[RespConnection] = []
+        self._busy: set[RespConnection] = set()
         self._slots = asyncio.Semaphore(size)
+        self.closed = False
 
     async def acquire(self) -> RespConnection:
+        if self.closed:
+            raise ConnectionError("the zbus client is closed")
         await self._slots.acquire()
         try:
-            while self._idle:
-                conn = self._idle.pop()
-                if not conn.closed:
-                    return conn
-            return await RespConnection.open(self.broker)
+            conn: RespConnection | None = None
+            while self._idle and conn is None:
+                candidate = self._idle.pop()
+                if not candidate.closed:
+                    conn = candidate
+            if conn is None:
+                conn = await RespConnection.open(self.broker)
+            if self.closed:  # closed while connecting
+                conn.close()
+                raise ConnectionError("the zbus client is closed")
         except BaseException:
             self._slots.release()
             raise
+        self._busy.add(conn)
+        return conn
 
     def release(self, conn: RespConnection, *, discard: bool = False) -> None:
-        if discard or conn.closed:
+        self._busy.discard(conn)
+        if discard or conn.closed or self.closed:
             conn.close()
         else:
             self._idle.append(conn)
         self._slots.release()
 
     def close(self) -> None:
-        for conn in self._idle:
+        self.closed = True
+        for conn in [*self._idle, *self._busy]:
             conn.close()
         self._idle.clear()

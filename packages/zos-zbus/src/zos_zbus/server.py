@@ -221,8 +221,11 @@ class Server:
 
     async def _sleep_unless_stopped(self, seconds: float) -> None:
         assert self._stop is not None
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
+        # lands just as the stop event fires
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
 
     async def _work(self, w: _Worker, free: asyncio.Queue[_Worker]) -> None:
         while True:
