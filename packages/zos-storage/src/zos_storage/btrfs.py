@@ -29,7 +29,9 @@ def unmount(target: Path) -> None:
 
 
 def quota_enable(mountpoint: Path) -> None:
+    """Enable quotas, then wait for the rescan enabling starts (numbers are wrong until then)."""
     run(["btrfs", "quota", "enable", str(mountpoint)])
+    quota_rescan_wait(mountpoint)
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,9 @@ def _ioc(direction: int, nr: int, size: int) -> int:
 
 
 _WRITE, _READ = 1, 2
+_NONE = 0
+_BTRFS_IOC_SYNC = _ioc(_NONE, 8, 0)
+_BTRFS_IOC_QUOTA_RESCAN_WAIT = _ioc(_NONE, 46, 0)
 _BTRFS_IOC_SUBVOL_CREATE = _ioc(_WRITE, 14, _VOL_ARGS_SIZE)
 _BTRFS_IOC_SNAP_DESTROY = _ioc(_WRITE, 15, _VOL_ARGS_SIZE)
 _BTRFS_IOC_INO_LOOKUP = _ioc(_READ | _WRITE, 18, 4096)
@@ -80,6 +85,21 @@ def _ioctl_on(path: Path, request: int, args: bytearray) -> None:
         fcntl.ioctl(fd, request, args, True)
     finally:
         os.close(fd)
+
+
+def sync(mountpoint: Path) -> None:
+    """``btrfs filesystem sync``: flush dirty data and commit the running transaction.
+
+    qgroup referenced/exclusive numbers are only accounted at transaction commit, so without
+    this they read 0 for a new subvolume and lag behind writes until the kernel commits on its
+    own (every 30 s, or earlier under memory pressure), which made usage depend on timing.
+    """
+    _ioctl_on(mountpoint, _BTRFS_IOC_SYNC, bytearray(8))
+
+
+def quota_rescan_wait(mountpoint: Path) -> None:
+    """``btrfs quota rescan -W``: wait for a running qgroup rescan (returns at once if none)."""
+    _ioctl_on(mountpoint, _BTRFS_IOC_QUOTA_RESCAN_WAIT, bytearray(8))
 
 
 def _vol_args(name: str) -> bytearray:

@@ -55,8 +55,13 @@ class Pool:
             exclusive=group.exclusive if group else 0,
         )
 
+    def _settled_qgroups(self) -> dict[int, btrfs.QGroup]:
+        """qgroup numbers as of now: commit first, since btrfs accounts them at commit time."""
+        btrfs.sync(self.mountpoint)
+        return btrfs.qgroups(self.mountpoint)
+
     def volumes(self) -> list[VolumeInfo]:
-        groups = btrfs.qgroups(self.mountpoint)
+        groups = self._settled_qgroups()
         return [self._info(sub, groups) for sub in btrfs.child_subvolumes(self.mountpoint)]
 
     def has_volume(self, name: str) -> bool:
@@ -67,7 +72,7 @@ class Pool:
         if not btrfs.is_subvolume(path):
             return None
         sub = btrfs.Subvolume(btrfs.subvolume_id(path), name)
-        return self._info(sub, btrfs.qgroups(self.mountpoint))
+        return self._info(sub, self._settled_qgroups())
 
     def used(self) -> int:
         """Reserved space: each volume's limit, or its real bytes when unlimited.

@@ -214,7 +214,11 @@ class Storage:
                 errors.append(f"{pool.label}: {exc}")
                 pool.remove_volume(name)
                 continue
-            return Volume(Name=name, Path=str(info.path), Usage=Usage(Size=size, Used=0))
+            # the numbers btrfs will report from now on (a lookup gives the same answer)
+            settled = pool.volume(name)
+            if settled is None:
+                raise StorageError(f"volume '{name}' vanished from pool {pool.label}")
+            return self._volume(settled)
         raise StorageError(f"failed to create volume '{name}': {'; '.join(errors)}")
 
     def volume_update(self, name: str, size: Unit) -> None:
