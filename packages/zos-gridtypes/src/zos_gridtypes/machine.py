@@ -121,6 +121,7 @@ class _MachineBase(WorkloadData):
     # The fields are declared by each subclass so that they encode in Go's order.
     if TYPE_CHECKING:
         flist: str
+        network: MachineNetwork | MachineNetworkLight
         size: int
         compute_capacity: MachineCapacity
         mounts: list[MachineMount]
@@ -128,16 +129,10 @@ class _MachineBase(WorkloadData):
         env: dict[str, str]
         gpu: list[str]
 
-    def _interfaces(self) -> list[MachineInterface]:
-        raise NotImplementedError
-
-    def _mycelium(self) -> MyceliumIP | None:
-        raise NotImplementedError
-
     def _write_network(self, out: list[str]) -> None:
-        for interface in self._interfaces():
+        for interface in self.network.interfaces:
             out += (interface.network, interface.ip.challenge_text())
-        mycelium = self._mycelium()
+        mycelium = self.network.mycelium
         if mycelium is not None:
             out += (mycelium.network, mycelium.hex_seed.hex())
 
@@ -159,9 +154,9 @@ class _MachineBase(WorkloadData):
         return max(self.size, self.min_root_size())
 
     def _check_before_public_ip(self) -> None:
-        if len(self._interfaces()) != 1:
+        if len(self.network.interfaces) != 1:
             raise ValidationError("only one network private network is supported at the moment")
-        for interface in self._interfaces():
+        for interface in self.network.interfaces:
             if not interface.ip:
                 raise ValidationError("invalid IP")
         if self.compute_capacity.cpu == 0:
@@ -174,10 +169,10 @@ class _MachineBase(WorkloadData):
             )
 
     def _check_after_public_ip(self) -> None:
-        for interface in self._interfaces():
+        for interface in self.network.interfaces:
             if interface.network in RESERVED_NETWORK_NAMES:
                 raise ValidationError(f"'{interface.network}' is reserved network name")
-        mycelium = self._mycelium()
+        mycelium = self.network.mycelium
         if mycelium is not None and len(mycelium.hex_seed) != MYCELIUM_SEED_LENGTH:
             raise ValidationError(
                 f"invalid mycelium seed length expected {MYCELIUM_SEED_LENGTH} bytes"
@@ -210,12 +205,6 @@ class ZMachine(_MachineBase):
     env: dict[str, str] = Field(default_factory=dict)
     corex: bool = False
     gpu: Annotated[list[str], OMIT_EMPTY] = Field(default_factory=list)
-
-    def _interfaces(self) -> list[MachineInterface]:
-        return self.network.interfaces
-
-    def _mycelium(self) -> MyceliumIP | None:
-        return self.network.mycelium
 
     def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
         out += (self.flist, self.network.public_ip, b(self.network.planetary))
@@ -261,12 +250,6 @@ class ZMachineLight(_MachineBase):
     env: dict[str, str] = Field(default_factory=dict)
     corex: bool = False
     gpu: Annotated[list[str], OMIT_EMPTY] = Field(default_factory=list)
-
-    def _interfaces(self) -> list[MachineInterface]:
-        return self.network.interfaces
-
-    def _mycelium(self) -> MyceliumIP | None:
-        return self.network.mycelium
 
     def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
         out.append(self.flist)

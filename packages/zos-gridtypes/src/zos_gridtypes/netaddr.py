@@ -8,7 +8,7 @@ from Go's ``ParseIP``/``ParseCIDR`` and ``IP.String``/``IPNet.String``.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
@@ -171,10 +171,50 @@ def format_ip(packed: bytes) -> str:
     return f"{head}::{tail}"
 
 
-class IP:
+class _GoText:
+    """Pydantic hooks for a value read from and written as Go's text (``str()``).
+
+    Subclasses provide ``parse`` and the texts below.
+    """
+
+    __slots__ = ()
+    _not_a_string: ClassVar[str]
+    """The error when the input is not a string."""
+    _json_description: ClassVar[str]
+
+    @classmethod
+    def parse(cls, text: str) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    def _coerce(cls, value: Any) -> Self:
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        raise ValueError(cls._not_a_string)
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls._coerce, serialization=core_schema.plain_serializer_function_ser_schema(str)
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "description": cls._json_description}
+
+
+class IP(_GoText):
     """A Go ``net.IP``: unset (empty) or 16 bytes. ``str()`` is Go's text, ``""`` when unset."""
 
     __slots__ = ("_text", "packed")
+    _not_a_string = "IP address must be a string"
+    _json_description = 'IPv4 or IPv6 address, or "" for unset'
 
     def __init__(self, packed: bytes = b"") -> None:
         if packed and len(packed) == 4:
@@ -230,36 +270,16 @@ class IP:
     def __hash__(self) -> int:
         return hash(("IP", self.packed))
 
-    @classmethod
-    def _coerce(cls, value: Any) -> IP:
-        if isinstance(value, IP):
-            return value
-        if isinstance(value, str):
-            return cls.parse(value)
-        raise ValueError("IP address must be a string")
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: type[Any], handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls._coerce, serialization=core_schema.plain_serializer_function_ser_schema(str)
-        )
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        return {"type": "string", "description": "IPv4 or IPv6 address, or \"\" for unset"}
-
 
 UNSET_IP = IP()
 
 
-class IPNet:
+class IPNet(_GoText):
     """A grid ``IPNet``: a CIDR whose host part is kept (``10.1.2.5/24`` stays so), or unset."""
 
     __slots__ = ("_text", "ip", "prefix", "v4_text")
+    _not_a_string = "CIDR must be a string"
+    _json_description = 'CIDR (host part kept), or "" for unset'
 
     def __init__(
         self, ip: bytes = b"", prefix: int = 0, v4_text: bool = True, text: str | None = None
@@ -325,28 +345,6 @@ class IPNet:
 
     def __hash__(self) -> int:
         return hash(("IPNet", self._text))
-
-    @classmethod
-    def _coerce(cls, value: Any) -> IPNet:
-        if isinstance(value, IPNet):
-            return value
-        if isinstance(value, str):
-            return cls.parse(value)
-        raise ValueError("CIDR must be a string")
-
-    @classmethod
-    def __get_pydantic_core_schema__(
-        cls, source: type[Any], handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_plain_validator_function(
-            cls._coerce, serialization=core_schema.plain_serializer_function_ser_schema(str)
-        )
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        return {"type": "string", "description": "CIDR (host part kept), or \"\" for unset"}
 
 
 UNSET_IPNET = IPNet()

@@ -49,21 +49,9 @@ class Mycelium(GoModel):
             raise ValidationError("user defined peers list is not supported right now")
 
 
-def _wireguard_challenge(
-    out: list[str], ip_range: IPNet, subnet: IPNet, key: str, port: int, peers: list[Peer]
-) -> None:
-    out += (ip_range.challenge_text(), subnet.challenge_text(), key, str(port))
-    for peer in peers:
-        out += (peer.wireguard_public_key, peer.endpoint, peer.subnet.challenge_text())
-        out += [n.challenge_text() for n in peer.allowed_ips]
+class _WireguardNetwork(WorkloadData):
+    """The wireguard fields network and network-light share (mycelium follows in each)."""
 
-
-@register
-class Network(WorkloadData):
-    """A private user network (``network``): wireguard between nodes, optional mycelium."""
-
-    go_type = "zos.Network"
-    type_name = wt.NETWORK
     updatable = True
 
     ip_range: IPNet = UNSET_IPNET
@@ -71,17 +59,30 @@ class Network(WorkloadData):
     wireguard_private_key: str = ""
     wireguard_listen_port: U16 = 0
     peers: list[Peer] = Field(default_factory=list)
+
+    def _write_wireguard(self, out: list[str]) -> None:
+        out += (
+            self.ip_range.challenge_text(),
+            self.subnet.challenge_text(),
+            self.wireguard_private_key,
+            str(self.wireguard_listen_port),
+        )
+        for peer in self.peers:
+            out += (peer.wireguard_public_key, peer.endpoint, peer.subnet.challenge_text())
+            out += [n.challenge_text() for n in peer.allowed_ips]
+
+
+@register
+class Network(_WireguardNetwork):
+    """A private user network (``network``): wireguard between nodes, optional mycelium."""
+
+    go_type = "zos.Network"
+    type_name = wt.NETWORK
+
     mycelium: Annotated[Mycelium | None, OMIT_EMPTY] = None
 
     def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
-        _wireguard_challenge(
-            out,
-            self.ip_range,
-            self.subnet,
-            self.wireguard_private_key,
-            self.wireguard_listen_port,
-            self.peers,
-        )
+        self._write_wireguard(out)
         if self.mycelium is not None:
             self.mycelium.write_challenge(out)
 
@@ -104,32 +105,19 @@ class Network(WorkloadData):
 
 
 @register
-class NetworkLight(WorkloadData):
+class NetworkLight(_WireguardNetwork):
     """A light node's network (``network-light``): mycelium is required, wireguard optional."""
 
     go_type = "zos.NetworkLight"
     type_name = wt.NETWORK_LIGHT
-    updatable = True
 
-    ip_range: IPNet = UNSET_IPNET
-    subnet: IPNet = UNSET_IPNET
-    wireguard_private_key: str = ""
-    wireguard_listen_port: U16 = 0
-    peers: list[Peer] = Field(default_factory=list)
     mycelium: Mycelium = Field(default_factory=Mycelium)
 
     def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
         if variant == "legacy":
             out.append(self.subnet.challenge_text())
         else:
-            _wireguard_challenge(
-                out,
-                self.ip_range,
-                self.subnet,
-                self.wireguard_private_key,
-                self.wireguard_listen_port,
-                self.peers,
-            )
+            self._write_wireguard(out)
         self.mycelium.write_challenge(out)
 
     def check(self, deployment: object = None) -> None:

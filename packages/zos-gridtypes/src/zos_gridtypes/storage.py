@@ -39,48 +39,40 @@ class QuantumSafeFSResult(GoModel):
     metrics_endpoint: str = ""
 
 
+class _SSDSpace(WorkloadData):
+    """A workload that is only ``size`` bytes of SSD: zmount and volume."""
+
+    updatable = True
+
+    size: Unit = 0
+
+    def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
+        out.append(str(self.size))
+
+    def check(self, deployment: object = None) -> None:
+        if self.size == 0:
+            raise ValidationError("invalid size")
+
+    def capacity(self) -> Capacity:
+        return Capacity.model_construct(cru=0, sru=self.size, hru=0, mru=0, ipv4u=0)
+
+
 @register
-class ZMount(WorkloadData):
+class ZMount(_SSDSpace):
     """A virtual disk attached to a VM (``zmount``); grows but never shrinks."""
 
     go_type = "zos.ZMount"
     type_name = wt.ZMOUNT
-    updatable = True
     result_type = ZMountResult
-
-    size: Unit = 0
-
-    def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
-        out.append(str(self.size))
-
-    def check(self, deployment: object = None) -> None:
-        if self.size == 0:
-            raise ValidationError("invalid size")
-
-    def capacity(self) -> Capacity:
-        return Capacity.model_construct(cru=0, sru=self.size, hru=0, mru=0, ipv4u=0)
 
 
 @register
-class Volume(WorkloadData):
+class Volume(_SSDSpace):
     """A volume shared with VMs through virtio-fs (``volume``)."""
 
     go_type = "zos.Volume"
     type_name = wt.VOLUME
-    updatable = True
     result_type = VolumeResult
-
-    size: Unit = 0
-
-    def write_challenge(self, out: list[str], variant: NetworkLightVariant = "wg") -> None:
-        out.append(str(self.size))
-
-    def check(self, deployment: object = None) -> None:
-        if self.size == 0:
-            raise ValidationError("invalid size")
-
-    def capacity(self) -> Capacity:
-        return Capacity.model_construct(cru=0, sru=self.size, hru=0, mru=0, ipv4u=0)
 
 
 ZDB_MODES = ("user", "seq")
