@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 from zos_flist.blocks import BLOCK_SIZE
@@ -45,14 +46,26 @@ def test_pack_with_worker_processes_matches_one_thread(tmp_path: Path) -> None:
     (src / "empty").write_bytes(b"")
     (src / "link").symlink_to("sub/text")
     results = {}
-    for workers in (1, 3):
+    # 2 workers start by fork; 3 with another thread running start by forkserver.
+    for workers in (1, 2, 3):
         store = tmp_path / f"store{workers}"
         router = open_router([f"00-7f=dir://{store}/low", f"80-ff=dir://{store}/high"])
         meta = tmp_path / f"out{workers}.fl"
-        stats = pack(src, meta, router, workers=workers, tags={"k": "v"})
+        done = threading.Event()
+        other = threading.Thread(target=done.wait)
+        if workers == 3:
+            other.start()
+        try:
+            stats = pack(src, meta, router, workers=workers, tags={"k": "v"})
+        finally:
+            done.set()
+            if other.is_alive():
+                other.join()
         router.close()
         results[workers] = (stats, _rows(meta), _store_files(store))
-    one, many = results[1], results[3]
+    one = results[1]
+    assert one == results[2]
+    many = results[3]
     assert one[0] == many[0]
     assert one[0].bytes == sum(p.stat().st_size for p in src.rglob("*")
                                if p.is_file() and not p.is_symlink())

@@ -7,6 +7,7 @@ import contextlib
 import multiprocessing
 import os
 import stat
+import threading
 from collections.abc import Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -133,8 +134,10 @@ def pack(
     def open_pool() -> Executor:
         if specs is None:
             return ThreadPoolExecutor(workers, thread_name_prefix="pack")
-        # forkserver: forking a caller that runs threads (zbus, FUSE) could copy held locks.
-        ctx = multiprocessing.get_context("forkserver")
+        # fork starts workers in milliseconds; a caller running other threads (zbus, FUSE) could
+        # be forked holding their locks, so it gets the slower (~0.5 s) forkserver instead.
+        method = "fork" if threading.active_count() == 1 else "forkserver"
+        ctx = multiprocessing.get_context(method)
         return ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker,
                                    initargs=(specs,))
 
