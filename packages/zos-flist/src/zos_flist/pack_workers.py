@@ -1,10 +1,10 @@
-"""Block encoding in worker processes, so packing scales with cores.
+"""Block encoding in worker processes, for packing with more than one worker.
 
-Measured (docs/performance.md): the AES-GCM call of ``cryptography`` and cramjam's snappy hold
-the GIL, so encoder *threads* serialise on them and two threads ran slower than one. Each worker
-process reads its own file ranges, encodes them and writes the blobs to its own copy of the
-router; only (id, key, size) travels back, so the parent does not copy block data through pipes.
-"""
+hashlib, cramjam's snappy and cryptography's AES-GCM all release the GIL, so threads can scale
+too. But every block then hands the GIL back and forth about eight times between encoders and
+the tree walk (docs/performance.md, "pack scaling"). Instead, each worker process reads its own
+file ranges, encodes them and writes the blobs through its own copy of the router. Only
+(id, key, size) travels back, so the parent never copies block data through pipes."""
 
 from __future__ import annotations
 
