@@ -60,7 +60,7 @@ def pack(
         raise FlistError(f"{src}: not a directory")
     workers = workers or min(4, os.cpu_count() or 1)
     # One worker encodes in a thread beside the tree walk (no process start-up cost); more use
-    # processes, since the encoders hold the GIL (see pack_workers). Stores the workers cannot
+    # processes, which avoid per-block GIL handoffs (see pack_workers). Stores the workers cannot
     # reopen by URL keep the thread path.
     specs = router_specs(router) if workers > 1 else None
     writer = FlistWriter(output)
