@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import collections
+import contextlib
+import multiprocessing
 import os
 import stat
+import threading
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .blocks import BLOCK_SIZE, EncodedBlock, encode_block
+from .blocks import BLOCK_SIZE, encode_block
 from .errors import FlistError
+from .pack_workers import (
+    SEGMENT_BLOCKS,
+    BlockRef,
+    Segment,
+    encode_segments,
+    init_worker,
+    router_specs,
+)
 from .progress import Progress
 from .stores import Router, strip_password
 from .writer import FlistWriter
@@ -23,12 +34,6 @@ class PackStats:
     files: int = 0
     bytes: int = 0
     blocks: int = 0
-
-
-def _encode_and_store(router: Router, plain: bytes) -> EncodedBlock:
-    block = encode_block(plain)
-    router.set(block.id, block.blob)
-    return block
 
 
 def _name(entry: str, where: Path) -> str:
@@ -54,19 +59,87 @@ def pack(
     if not src.is_dir():
         raise FlistError(f"{src}: not a directory")
     workers = workers or min(4, os.cpu_count() or 1)
+    # One worker encodes in a thread beside the tree walk (no process start-up cost); more use
+    # processes, which avoid per-block GIL handoffs (see pack_workers). Stores the workers cannot
+    # reopen by URL keep the thread path.
+    specs = router_specs(router) if workers > 1 else None
     writer = FlistWriter(output)
     stats = PackStats()
     window = workers * 4
-    pending: collections.deque[tuple[int, Future[EncodedBlock]]] = collections.deque()
+    # Blocks of one thread task, or the files of one process task, in submission order; the
+    # writer gets them back in that order, so block rows do not depend on the worker count.
+    pending: collections.deque[tuple[list[tuple[int, int]], Future[list[list[BlockRef]]]]] = (
+        collections.deque())
+    batch: list[Segment] = []
+    batch_owners: list[tuple[int, int]] = []  # (ino, size to check; -1: not the file's last)
+    batch_blocks = 0
+    read_so_far: dict[int, int] = {}
 
     def drain(limit: int) -> None:
         while len(pending) > limit:
-            ino, fut = pending.popleft()
-            block = fut.result()
-            writer.add_block(ino, block.id, block.key)
-            stats.blocks += 1
-            if progress:
-                progress.advance(nbytes=block.size)
+            owners, fut = pending.popleft()
+            for (ino, expected), refs in zip(owners, fut.result(), strict=True):
+                for block_id, key, size in refs:
+                    writer.add_block(ino, block_id, key)
+                    stats.blocks += 1
+                    if specs is not None:
+                        read_so_far[ino] = read_so_far.get(ino, 0) + size
+                    if progress:
+                        progress.advance(nbytes=size)
+                if expected >= 0:  # the file's last segment: check it did not change
+                    read = read_so_far.pop(ino, 0)
+                    stats.bytes += read
+                    if read != expected:
+                        writer.set_size(ino, read)
+
+    def encode_one(plain: bytes) -> list[list[BlockRef]]:
+        block = encode_block(plain)
+        router.set(block.id, block.blob)
+        return [[(block.id, block.key, block.size)]]
+
+    def flush(pool: Executor) -> None:
+        nonlocal batch, batch_owners, batch_blocks
+        if batch:
+            pending.append((batch_owners, pool.submit(encode_segments, batch)))
+            batch, batch_owners, batch_blocks = [], [], 0
+            drain(window)
+
+    def queue_file(pool: Executor, ino: int, path: Path, size: int) -> None:
+        nonlocal batch_blocks
+        if specs is None:
+            read = 0
+            with path.open("rb") as f:
+                while chunk := f.read(BLOCK_SIZE):
+                    read += len(chunk)
+                    pending.append(([(ino, -1)], pool.submit(encode_one, chunk)))
+                    drain(window)
+            stats.bytes += read
+            if read != size:  # the file changed while packing
+                writer.set_size(ino, read)
+            return
+        nblocks = -(-size // BLOCK_SIZE)
+        offset = 0
+        while True:
+            count = min(SEGMENT_BLOCKS - batch_blocks, nblocks - offset // BLOCK_SIZE)
+            last = offset + count * BLOCK_SIZE >= size
+            batch.append(Segment(os.fspath(path), offset, count, to_eof=last))
+            batch_owners.append((ino, size if last else -1))
+            batch_blocks += max(count, 1)
+            offset += count * BLOCK_SIZE
+            if batch_blocks >= SEGMENT_BLOCKS or len(batch) >= 256:
+                flush(pool)
+            if last:
+                return
+
+    def open_pool() -> Executor:
+        if specs is None:
+            return ThreadPoolExecutor(workers, thread_name_prefix="pack")
+        # fork starts workers in milliseconds; a caller running other threads (zbus, FUSE) could
+        # be forked holding their locks, so it gets the slower (~0.5 s) forkserver instead.
+        method = "fork" if threading.active_count() == 1 else "forkserver"
+        ctx = multiprocessing.get_context(method)
+        return ProcessPoolExecutor(workers, mp_context=ctx, initializer=init_worker,
+                                   initargs=(specs,))
 
     def add(parent: int, name: str, st: os.stat_result, path: Path) -> int:
         size = st.st_size
@@ -89,7 +162,8 @@ def pack(
         return ino
 
     try:
-        with ThreadPoolExecutor(workers, thread_name_prefix="pack") as pool:
+        with contextlib.ExitStack() as stack:
+            pool = stack.enter_context(open_pool())
             root_st = src.lstat()
             add(0, "/", root_st, src)
             queue: collections.deque[tuple[Path, int]] = collections.deque([(src, 1)])
@@ -107,15 +181,8 @@ def pack(
                         queue.append((path, ino))
                     elif stat.S_ISREG(st.st_mode):
                         stats.files += 1
-                        read = 0
-                        with path.open("rb") as f:
-                            while chunk := f.read(BLOCK_SIZE):
-                                read += len(chunk)
-                                pending.append((ino, pool.submit(_encode_and_store, router, chunk)))
-                                drain(window)
-                        stats.bytes += read
-                        if read != st.st_size:  # the file changed while packing
-                            writer.set_size(ino, read)
+                        queue_file(pool, ino, path, st.st_size)
+            flush(pool)
             drain(0)
         for key, value in (tags or {}).items():
             writer.set_tag(key, value)

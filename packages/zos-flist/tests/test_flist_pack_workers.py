@@ -1,0 +1,74 @@
+"""Packing with worker processes gives exactly what one encoder thread gives."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+from zos_flist.blocks import BLOCK_SIZE
+from zos_flist.pack import pack
+from zos_flist.pack_workers import SEGMENT_BLOCKS
+from zos_flist.stores import open_router
+
+
+def _rows(meta: Path) -> dict[str, list[tuple[object, ...]]]:
+    db = sqlite3.connect(meta)
+    try:
+        return {
+            "inode": db.execute("SELECT * FROM inode ORDER BY ino").fetchall(),
+            "extra": db.execute("SELECT * FROM extra ORDER BY ino").fetchall(),
+            # rowid order is the order readers get a file's blocks in
+            "block": db.execute("SELECT rowid, ino, id, key FROM block ORDER BY rowid").fetchall(),
+            "tag": db.execute("SELECT * FROM tag ORDER BY key").fetchall(),
+            "route": db.execute("SELECT start, end FROM route ORDER BY rowid").fetchall(),
+        }
+    finally:
+        db.close()
+
+
+def _store_files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def test_pack_with_worker_processes_matches_one_thread(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    (src / "sub" / "deeper").mkdir(parents=True)
+    # Spans several task segments, ends in a short block.
+    (src / "big.bin").write_bytes(os.urandom(BLOCK_SIZE * (SEGMENT_BLOCKS + 5) + 123))
+    # Exactly on a segment boundary, compressible and repeating (deduplicated blocks).
+    (src / "sub" / "text").write_bytes(b"flist " * (BLOCK_SIZE * SEGMENT_BLOCKS // 6)
+                                       + b"x" * (BLOCK_SIZE * SEGMENT_BLOCKS % 6))
+    for i in range(300):  # many small files share one task
+        (src / "sub" / "deeper" / f"f{i:03}").write_bytes(f"small {i}\n".encode() * (i + 1))
+    (src / "empty").write_bytes(b"")
+    (src / "link").symlink_to("sub/text")
+    results = {}
+    # 2 workers start by fork; 3 with another thread running start by forkserver.
+    for workers in (1, 2, 3):
+        store = tmp_path / f"store{workers}"
+        router = open_router([f"00-7f=dir://{store}/low", f"80-ff=dir://{store}/high"])
+        meta = tmp_path / f"out{workers}.fl"
+        done = threading.Event()
+        other = threading.Thread(target=done.wait)
+        if workers == 3:
+            other.start()
+        try:
+            stats = pack(src, meta, router, workers=workers, tags={"k": "v"})
+        finally:
+            done.set()
+            if other.is_alive():
+                other.join()
+        router.close()
+        results[workers] = (stats, _rows(meta), _store_files(store))
+    one = results[1]
+    assert one == results[2]
+    many = results[3]
+    assert one[0] == many[0]
+    assert one[0].bytes == sum(p.stat().st_size for p in src.rglob("*")
+                               if p.is_file() and not p.is_symlink())
+    assert one[1] == many[1]
+    assert len(one[1]["block"]) == one[0].blocks == SEGMENT_BLOCKS * 2 + 6 + 300
+    assert one[2] == many[2] and one[2]
