@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from zos_provision.msgbus import Router, stop_task
 from zos_provision.node_api import NodeAPI, NodeInfo
 from zos_provision.store import Store
 from zos_provision.testing import MemoryChain, RecordingManager, StandInRules
+from zos_zbus.testing import RedisServer
 
 SEED = "11" * 32
 
@@ -44,25 +42,9 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     folder = tmp_path / "node"
-    sock = redis_socket(folder)
-    sock.parent.mkdir(parents=True)
-    proc = subprocess.Popen(
-        ["redis-server", "--port", "0", "--unixsocket", str(sock), "--save", "",
-         "--appendonly", "no", "--dir", str(sock.parent)],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while not sock.exists():
-        assert proc.poll() is None, "redis-server exited"
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.01)
-    yield folder
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.kill(proc.pid, 9)
-        proc.wait()
+    # the node's broker lives at <state>/run/redis.sock
+    with RedisServer(redis_socket(folder).parent):
+        yield folder
 
 
 async def test_deployment_list_by_state(
