@@ -1,4 +1,7 @@
-"""The compiled fast path of ``model_validate_json`` agrees with the exact Go-like decoder.
+"""The compiled fast paths of ``model_validate_json`` agree with the exact Go-like decoder.
+
+Every test runs twice: with the C decoder (``_cfast``, used when the extension is built) and
+with the pydantic-core one (``_fastpath``, used without a C compiler).
 
 For any input the fast path either declines (the exact decoder then decides) or builds models
 indistinguishable from the exact decoder's: same types, field values, ``model_fields_set``,
@@ -26,8 +29,20 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 SETTINGS = settings(
     max_examples=int(os.environ.get("ZOS_FUZZ_EXAMPLES", "150")),
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
+
+
+@pytest.fixture(autouse=True, params=["c", "pydantic-core"])
+def fast_path_impl(request: pytest.FixtureRequest) -> Any:
+    from zos_gridtypes import _cfast, _fastpath
+
+    if request.param == "c":
+        assert _cfast.AVAILABLE, "the C extension is not built (see build_ext.py)"
+    previous = _fastpath.use_c
+    _fastpath.use_c = request.param == "c"
+    yield request.param
+    _fastpath.use_c = previous
 
 
 def _vector_documents() -> list[Any]:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic_core import SchemaValidator, core_schema
 
+from . import _cfast
 from ._gotypes import GoHex, GoName, GoTimestamp, GoUint
 from .netaddr import _V4_MAPPED_PREFIX, IP, IPNet
 from .rawjson import LazySource, RawJSON
@@ -234,6 +235,8 @@ _validators: dict[type[Any], SchemaValidator | None] = {}
 _decode_hex: Callable[[str], bytes]
 _deployment_class: type[Any] | None = None
 _LOCK = threading.Lock()
+use_c = True
+"""Whether the C fast path (``_cfast``) is used when built; tests turn it off to cover this one."""
 
 
 def _validator(cls: type[GoModel]) -> SchemaValidator | None:
@@ -273,6 +276,12 @@ def fast_decode(cls: type[GoModel], json_data: str | bytes | bytearray) -> Any:
 
     Returns the model without its raw-text source attached (the caller attaches it).
     """
+    if _cfast.AVAILABLE and use_c:
+        try:
+            data = json_data if isinstance(json_data, bytes) else _to_bytes(json_data)
+        except Exception:
+            return None
+        return _cfast.fast_decode(cls, data)
     validator = _validators.get(cls, False)
     if validator is False:
         validator = _validator(cls)

@@ -590,6 +590,15 @@ def describe_pydantic_error(model: str, error: PydanticValidationError) -> str:
     return "; ".join(problems)
 
 
+_generation = 0
+"""Bumped by every attribute assignment on a grid model: memoised values older than it may be
+stale (see ``Deployment.challenge_hash``)."""
+
+
+def generation() -> int:
+    return _generation
+
+
 class GoModel(BaseModel):
     """Base of every grid type: pydantic model with Go JSON decoding and encoding.
 
@@ -606,6 +615,13 @@ class GoModel(BaseModel):
             super().__init__(**data)
         except PydanticValidationError as e:
             raise ValidationError(describe_pydantic_error(type(self).__name__, e)) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Any assignment to any grid model may change a memoised challenge (``Deployment``).
+        global _generation
+        _generation += 1
+        super().__setattr__(name, value)
+
     raw_plan: ClassVar[Plan | None] = None
     """Which values of this type's JSON are kept as raw text (see ``_jsontext``)."""
 

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import Field, field_validator
 
-from ._gocodec import DecodeError, GoModel
+from ._cfast import deployment_challenge
+from ._gocodec import DecodeError, GoModel, generation
 from ._gotypes import U32, U64, Name, Timestamp, Uint
 from ._jsontext import RAW, Plan
 from .errors import ValidationError
@@ -240,6 +241,10 @@ class Deployment(GoModel):
     ``model_dump_json()`` encodes what the node returns.
     """
 
+    # The last challenge hash and what it was computed from (not a field: not compared,
+    # copied or serialised). See ``challenge_hash``.
+    __slots__ = ("_challenge_memo",)
+
     go_type = "gridtypes.Deployment"
     raw_plan: ClassVar[Plan | None] = {"workloads": [{"data": RAW, "result": {"data": RAW}}]}
 
@@ -315,6 +320,10 @@ class Deployment(GoModel):
         ``variant`` selects the network-light rendering: ``"wg"`` for current nodes,
         ``"legacy"`` for nodes before zosbase PR #61 (Sep 2025).
         """
+        if variant == "wg":
+            compiled = deployment_challenge(self)  # None: the renderer below decides
+            if compiled is not None:
+                return compiled
         out = [
             str(self.version),
             str(self.twin_id),
@@ -336,8 +345,25 @@ class Deployment(GoModel):
         return "".join(out).encode()
 
     def challenge_hash(self, variant: NetworkLightVariant = "wg") -> bytes:
-        """MD5 of the challenge: the 16 raw bytes that are signed."""
-        return hashlib.md5(self.challenge(variant)).digest()
+        """MD5 of the challenge: the 16 raw bytes that are signed.
+
+        Memoised: a node hashes a deployment and then checks its signatures over the same
+        hash. The memo is valid while no grid model was assigned to anywhere (the global
+        generation) and the workload and request lists hold the same objects; raw workload
+        data is immutable (assign a new one to change it).
+        """
+        key = (
+            generation(),
+            variant,
+            tuple(self.workloads),
+            tuple(self.signature_requirement.requests),
+        )
+        memo: tuple[tuple[Any, ...], bytes] | None = getattr(self, "_challenge_memo", None)
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        digest = hashlib.md5(self.challenge(variant)).digest()
+        object.__setattr__(self, "_challenge_memo", (key, digest))
+        return digest
 
     def challenge_hash_hex(self, variant: NetworkLightVariant = "wg") -> str:
         """The 32 lowercase hex characters a client puts in the node contract."""
