@@ -274,7 +274,8 @@ def _validator(cls: type[GoModel]) -> SchemaValidator | None:
 def fast_decode(cls: type[GoModel], json_data: str | bytes | bytearray) -> Any:
     """``cls`` decoded from ``json_data`` when the document is plain; None to decline.
 
-    Returns the model without its raw-text source attached (the caller attaches it).
+    The model comes with its raw-text source attached. With the C extension built (and
+    ``use_c``), ``_cfast`` decides instead of pydantic-core.
     """
     if _cfast.AVAILABLE and use_c:
         try:
