@@ -20,6 +20,7 @@ from .pack_workers import (
     BlockRef,
     Segment,
     encode_segments,
+    fill,
     init_worker,
     router_specs,
 )
@@ -59,10 +60,12 @@ def pack(
     if not src.is_dir():
         raise FlistError(f"{src}: not a directory")
     workers = workers or min(4, os.cpu_count() or 1)
-    # One worker encodes in a thread beside the tree walk (no process start-up cost); more use
-    # processes, which avoid per-block GIL handoffs (see pack_workers). Stores the workers cannot
-    # reopen by URL keep the thread path.
+    # One worker encodes inline, in the calling thread: a pipeline thread costs more in GIL
+    # handoffs than it overlaps (docs/performance.md). More use processes, which avoid per-block
+    # GIL handoffs (see pack_workers); stores they cannot reopen by URL use threads.
+    inline = workers == 1
     specs = router_specs(router) if workers > 1 else None
+    buffer = bytearray(BLOCK_SIZE)
     writer = FlistWriter(output)
     stats = PackStats()
     window = workers * 4
@@ -97,15 +100,34 @@ def pack(
         router.set(block.id, block.blob)
         return [[(block.id, block.key, block.size)]]
 
-    def flush(pool: Executor) -> None:
+    def flush(pool: Executor | None) -> None:
         nonlocal batch, batch_owners, batch_blocks
-        if batch:
+        if batch and pool is not None:
             pending.append((batch_owners, pool.submit(encode_segments, batch)))
             batch, batch_owners, batch_blocks = [], [], 0
             drain(window)
 
-    def queue_file(pool: Executor, ino: int, path: Path, size: int) -> None:
+    def encode_file(ino: int, path: Path, size: int) -> None:
+        read = 0
+        with path.open("rb", buffering=0) as f:
+            # One reused buffer: no 512 KiB allocation per block.
+            while n := fill(f, buffer):
+                block = encode_block(memoryview(buffer)[:n])
+                router.set(block.id, block.blob)
+                writer.add_block(ino, block.id, block.key)
+                stats.blocks += 1
+                read += n
+                if progress:
+                    progress.advance(nbytes=n)
+        stats.bytes += read
+        if read != size:  # the file changed while packing
+            writer.set_size(ino, read)
+
+    def queue_file(pool: Executor | None, ino: int, path: Path, size: int) -> None:
         nonlocal batch_blocks
+        if pool is None:
+            encode_file(ino, path, size)
+            return
         if specs is None:
             read = 0
             with path.open("rb") as f:
@@ -131,7 +153,9 @@ def pack(
             if last:
                 return
 
-    def open_pool() -> Executor:
+    def open_pool() -> Executor | None:
+        if inline:
+            return None
         if specs is None:
             return ThreadPoolExecutor(workers, thread_name_prefix="pack")
         # fork starts workers in milliseconds; a caller running other threads (zbus, FUSE) could
@@ -163,7 +187,9 @@ def pack(
 
     try:
         with contextlib.ExitStack() as stack:
-            pool = stack.enter_context(open_pool())
+            pool = open_pool()
+            if pool is not None:
+                stack.enter_context(pool)
             root_st = src.lstat()
             add(0, "/", root_st, src)
             queue: collections.deque[tuple[Path, int]] = collections.deque([(src, 1)])
