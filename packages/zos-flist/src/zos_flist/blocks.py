@@ -42,7 +42,7 @@ def encode_block(plain: bytes | bytearray | memoryview) -> EncodedBlock:
     """Encode one block; ``plain`` may be a reused buffer (nothing keeps a reference to it)."""
     key = blake2b_256(plain)
     # AES-GCM reads cramjam's buffer directly: converting it to bytes would copy the block.
-    compressed = cramjam.snappy.compress_raw(plain)
+    compressed = memoryview(cramjam.snappy.compress_raw(plain))
     blob = AESGCM(key).encrypt(key[:12], compressed, None)
     return EncodedBlock(id=blake2b_256(blob), key=key, blob=blob, size=len(plain))
 
