@@ -49,7 +49,7 @@ def raise_read_ahead(target: Path, kb: int = READ_AHEAD_KB) -> None:
     stat of the mount point returns only after INIT, so it runs first (in a thread: the loop
     that answers it must keep running)."""
     try:
-        os.stat(target)
+        target.stat()
         entry = mount_entry(target)
         if entry is None:
             raise OSError(f"{target} is not mounted")
