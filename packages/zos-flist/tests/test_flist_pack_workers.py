@@ -7,7 +7,10 @@ import sqlite3
 import threading
 from pathlib import Path
 
+import pytest
+
 from zos_flist.blocks import BLOCK_SIZE
+from zos_flist.errors import StoreUnavailableError
 from zos_flist.pack import pack
 from zos_flist.pack_workers import SEGMENT_BLOCKS, fill
 from zos_flist.stores import RoutedStore, Router, Store, open_router
@@ -80,13 +83,13 @@ class _Recording(Store):
     def __init__(self) -> None:
         super().__init__("test://recording")
         self.blobs: dict[bytes, bytes] = {}
-        self.threads: set[int] = set()
+        self.threads: set[str] = set()
 
     def get(self, block_id: bytes) -> bytes:
         return self.blobs[block_id]
 
     def set(self, block_id: bytes, blob: bytes) -> None:
-        self.threads.add(threading.get_ident())
+        self.threads.add(threading.current_thread().name)
         self.blobs[block_id] = blob
 
 
@@ -101,10 +104,10 @@ def test_one_worker_encodes_inline_like_threads(tmp_path: Path) -> None:
         stats = pack(src, tmp_path / f"{workers}.fl", Router([RoutedStore(0, 255, store)]),
                      workers=workers)
         results[workers] = (stats, _rows(tmp_path / f"{workers}.fl")["block"], store.blobs)
-        if workers == 1:
-            assert store.threads == {threading.get_ident()}  # no pipeline thread
+        if workers == 1:  # encoded inline; one thread only writes to the store
+            assert store.threads == {"pack-store_0"}
         else:
-            assert threading.get_ident() not in store.threads
+            assert store.threads and all(t.startswith("pack_") for t in store.threads)
     assert results[1] == results[2]
     assert results[1][0].blocks == 5
 
@@ -127,3 +130,20 @@ def test_fill_never_cuts_a_block_on_short_reads() -> None:
         assert fill(f, buffer) == 1000 and bytes(buffer[:1000]) == data[BLOCK_SIZE:]
         assert fill(f, buffer) == 0
     t.join()
+
+
+class _Failing(_Recording):
+    def set(self, block_id: bytes, blob: bytes) -> None:
+        if len(self.blobs) == 2:
+            raise StoreUnavailableError(self.name, "disk full")
+        super().set(block_id, blob)
+
+
+def test_one_worker_store_error_fails_the_pack(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a").write_bytes(os.urandom(8 * BLOCK_SIZE))
+    out = tmp_path / "out.fl"
+    with pytest.raises(StoreUnavailableError, match="disk full"):
+        pack(src, out, Router([RoutedStore(0, 255, _Failing())]), workers=1)
+    assert not out.exists() and not list(tmp_path.glob("*.fl*"))

@@ -28,6 +28,9 @@ from .progress import Progress
 from .stores import Router, strip_password
 from .writer import FlistWriter
 
+STORE_WINDOW = 4
+"""Blocks encoded inline that may wait for their store write (memory: 4 blobs)."""
+
 
 @dataclass
 class PackStats:
@@ -60,10 +63,13 @@ def pack(
     if not src.is_dir():
         raise FlistError(f"{src}: not a directory")
     workers = workers or min(4, os.cpu_count() or 1)
-    # One worker encodes inline, in the calling thread: a pipeline thread costs more in GIL
-    # handoffs than it overlaps (docs/performance.md). More use processes, which avoid per-block
-    # GIL handoffs (see pack_workers); stores they cannot reopen by URL use threads.
+    # One worker encodes inline, in the calling thread: an encoder thread cost more in GIL
+    # handoffs than it overlapped (docs/performance.md). Only the store writes go to a thread:
+    # a file creation costs 0.1-0.6 ms of kernel time on ext4 here, which then overlaps with
+    # the hashing. More workers are processes, which avoid per-block GIL handoffs (see
+    # pack_workers); stores they cannot reopen by URL use threads.
     inline = workers == 1
+    writes: collections.deque[Future[None]] = collections.deque()
     specs = router_specs(router) if workers > 1 else None
     buffer = bytearray(BLOCK_SIZE)
     writer = FlistWriter(output)
@@ -100,20 +106,22 @@ def pack(
         router.set(block.id, block.blob)
         return [[(block.id, block.key, block.size)]]
 
-    def flush(pool: Executor | None) -> None:
+    def flush(pool: Executor) -> None:
         nonlocal batch, batch_owners, batch_blocks
-        if batch and pool is not None:
+        if batch:
             pending.append((batch_owners, pool.submit(encode_segments, batch)))
             batch, batch_owners, batch_blocks = [], [], 0
             drain(window)
 
-    def encode_file(ino: int, path: Path, size: int) -> None:
+    def encode_file(store_pool: Executor, ino: int, path: Path, size: int) -> None:
         read = 0
         with path.open("rb", buffering=0) as f:
             # One reused buffer: no 512 KiB allocation per block.
             while n := fill(f, buffer):
                 block = encode_block(memoryview(buffer)[:n])
-                router.set(block.id, block.blob)
+                writes.append(store_pool.submit(router.set, block.id, block.blob))
+                while len(writes) > STORE_WINDOW:
+                    writes.popleft().result()  # raises the store's error, if any
                 writer.add_block(ino, block.id, block.key)
                 stats.blocks += 1
                 read += n
@@ -123,10 +131,10 @@ def pack(
         if read != size:  # the file changed while packing
             writer.set_size(ino, read)
 
-    def queue_file(pool: Executor | None, ino: int, path: Path, size: int) -> None:
+    def queue_file(pool: Executor, ino: int, path: Path, size: int) -> None:
         nonlocal batch_blocks
-        if pool is None:
-            encode_file(ino, path, size)
+        if inline:
+            encode_file(pool, ino, path, size)
             return
         if specs is None:
             read = 0
@@ -153,9 +161,9 @@ def pack(
             if last:
                 return
 
-    def open_pool() -> Executor | None:
-        if inline:
-            return None
+    def open_pool() -> Executor:
+        if inline:  # the store writer
+            return ThreadPoolExecutor(1, thread_name_prefix="pack-store")
         if specs is None:
             return ThreadPoolExecutor(workers, thread_name_prefix="pack")
         # fork starts workers in milliseconds; a caller running other threads (zbus, FUSE) could
@@ -187,9 +195,7 @@ def pack(
 
     try:
         with contextlib.ExitStack() as stack:
-            pool = open_pool()
-            if pool is not None:
-                stack.enter_context(pool)
+            pool = stack.enter_context(open_pool())
             root_st = src.lstat()
             add(0, "/", root_st, src)
             queue: collections.deque[tuple[Path, int]] = collections.deque([(src, 1)])
@@ -210,6 +216,8 @@ def pack(
                         queue_file(pool, ino, path, st.st_size)
             flush(pool)
             drain(0)
+            while writes:
+                writes.popleft().result()
         for key, value in (tags or {}).items():
             writer.set_tag(key, value)
         for route in router.routes:
