@@ -112,7 +112,7 @@ def main() -> None:
             rate, cores, others = best[f"pack{jobs}"]
             target = 0.4 * raw * jobs
             verdict = "OK" if rate >= target else "BELOW TARGET"
-            kind = "worker (inline)" if jobs == 1 else "worker processes"
+            kind = "worker (inline, store writes in a thread)" if jobs == 1 else "worker processes"
             print(f"pack, {jobs} {kind}:  {rate:8.1f} MB/s  ({rate / raw:.0%} of raw; "
                   f"target >= {target:.0f} MB/s: {verdict}; cpu/wall {cores:.2f}, "
                   f"other processes {others:.2f} cores)")
