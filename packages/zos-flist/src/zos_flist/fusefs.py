@@ -60,8 +60,8 @@ class FlistFS(pyfuse3.Operations):
         self.nursery: trio.Nursery | None = None
         self._prefetch_limit = trio.CapacityLimiter(2)
         self._buffer = bytearray(0)
-        """Reused for every read reply: a fresh 1 MiB bytes object per request costs more in
-        page faults than the copy itself."""
+        """Reused for every read reply: with fresh 512 KiB-1 MiB bytes objects per request,
+        1 MiB requests were slower than 128 KiB ones (docs/performance.md)."""
 
     # -- attributes ------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -65,7 +66,8 @@ async def _serve(ops: FlistFS, target: Path, ready_fd: int | None) -> None:
         async def tune() -> None:
             await trio.to_thread.run_sync(raise_read_ahead, target)
             if ready_fd is not None:  # the daemon parent returns now
-                os.write(ready_fd, b"1")
+                with contextlib.suppress(OSError):  # it may be gone: keep serving anyway
+                    os.write(ready_fd, b"1")
                 os.close(ready_fd)
 
         nursery.start_soon(tune)
