@@ -65,7 +65,7 @@ def pack(
     workers = workers or min(4, os.cpu_count() or 1)
     # One worker encodes inline, in the calling thread: an encoder thread cost more in GIL
     # handoffs than it overlapped (docs/performance.md). Only the store writes go to a thread:
-    # a file creation costs 0.1-0.6 ms of kernel time on ext4 here, which then overlaps with
+    # a file creation costs up to 0.65 ms of kernel time on ext4 here, which then overlaps with
     # the hashing. More workers are processes, which avoid per-block GIL handoffs (see
     # pack_workers); stores they cannot reopen by URL use threads.
     inline = workers == 1
