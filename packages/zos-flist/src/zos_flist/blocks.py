@@ -25,7 +25,7 @@ class BlockError(FlistError):
     """A blob does not decode to the block its (id, key) names."""
 
 
-def blake2b_256(data: bytes | memoryview) -> bytes:
+def blake2b_256(data: bytes | bytearray | memoryview) -> bytes:
     return hashlib.blake2b(data, digest_size=HASH_SIZE).digest()
 
 
@@ -38,9 +38,11 @@ class EncodedBlock:
     """Length of the plaintext."""
 
 
-def encode_block(plain: bytes | memoryview) -> EncodedBlock:
+def encode_block(plain: bytes | bytearray | memoryview) -> EncodedBlock:
+    """Encode one block; ``plain`` may be a reused buffer (nothing keeps a reference to it)."""
     key = blake2b_256(plain)
-    compressed = bytes(cramjam.snappy.compress_raw(plain))
+    # AES-GCM reads cramjam's buffer directly: converting it to bytes would copy the block.
+    compressed = memoryview(cramjam.snappy.compress_raw(plain))
     blob = AESGCM(key).encrypt(key[:12], compressed, None)
     return EncodedBlock(id=blake2b_256(blob), key=key, blob=blob, size=len(plain))
 

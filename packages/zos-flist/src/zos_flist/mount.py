@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import select
 import signal
 import sys
-import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import trio
 from .cache import BlockCache
 from .errors import FlistError
 from .fusefs import FlistFS, mount_options
-from .mounts import is_mountpoint
+from .mounts import is_mountpoint, mount_entry
 from .reader import FlistReader
 from .stores import router_from_routes
 
@@ -24,6 +25,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = "/tmp/cache"
 DAEMON_WAIT = 5.0
+READ_AHEAD_KB = 4096
+"""Kernel read-ahead of the mount. FUSE starts at 128 KiB, which cuts sequential reads into
+128 KiB requests, each crossing into Python; libfuse negotiates requests of up to 1 MiB
+(max_pages 256), and 4 MiB keeps a few of them in flight (docs/performance.md)."""
 
 
 class MountError(FlistError):
@@ -37,9 +42,35 @@ def check_target(target: Path) -> None:
         raise MountError(f"target {target} is not a directory")
 
 
-async def _serve(ops: FlistFS) -> None:
+def raise_read_ahead(target: Path, kb: int = READ_AHEAD_KB) -> None:
+    """Set the read-ahead of the FUSE mount on ``target`` (its bdi in sysfs) to ``kb``.
+
+    Must run once the kernel has our FUSE_INIT reply: the reply lowers the read-ahead to what
+    it carries (libfuse echoes the kernel's 128 KiB), so a value written earlier is lost. A
+    stat of the mount point returns only after INIT, so it runs first (in a thread: the loop
+    that answers it must keep running)."""
+    try:
+        target.stat()
+        entry = mount_entry(target)
+        if entry is None:
+            raise OSError(f"{target} is not mounted")
+        (Path("/sys/class/bdi") / entry.device / "read_ahead_kb").write_text(f"{kb}\n")
+    except OSError as exc:  # e.g. no sysfs in a container: slower, still correct
+        log.warning("cannot raise the read-ahead of %s: %s", target, exc)
+
+
+async def _serve(ops: FlistFS, target: Path, ready_fd: int | None) -> None:
     async with trio.open_nursery() as nursery:
         ops.nursery = nursery
+
+        async def tune() -> None:
+            await trio.to_thread.run_sync(raise_read_ahead, target)
+            if ready_fd is not None:  # the daemon parent returns now
+                with contextlib.suppress(OSError):  # it may be gone: keep serving anyway
+                    os.write(ready_fd, b"1")
+                os.close(ready_fd)
+
+        nursery.start_soon(tune)
 
         async def on_signals() -> None:
             with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -54,8 +85,10 @@ async def _serve(ops: FlistFS) -> None:
 
 
 def serve(meta: Path, target: Path, cache_dir: Path,
-          rewrite: Mapping[str, str] | None = None) -> None:
-    """Mount ``meta`` on ``target`` and serve until unmounted or SIGTERM/SIGINT."""
+          rewrite: Mapping[str, str] | None = None, ready_fd: int | None = None) -> None:
+    """Mount ``meta`` on ``target`` and serve until unmounted or SIGTERM/SIGINT.
+
+    ``ready_fd`` gets one byte (and is closed) once the mount is usable and tuned."""
     reader = FlistReader(meta)
     router = router_from_routes(reader.routes(), rewrite)
     cache = BlockCache(cache_dir, router)
@@ -63,7 +96,7 @@ def serve(meta: Path, target: Path, cache_dir: Path,
     pyfuse3.init(ops, str(target), mount_options())
     log.info("mounted %s on %s (pid %d)", meta, target, os.getpid())
     try:
-        trio.run(_serve, ops)
+        trio.run(_serve, ops, target, ready_fd)
     finally:
         ops.close_files()
         pyfuse3.close(unmount=True)
@@ -93,30 +126,34 @@ def mount(meta: Path, target: Path, cache_dir: Path, *, daemon: bool = False,
         return 0
     sys.stdout.flush()
     sys.stderr.flush()
+    ready_r, ready_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # the server
         code = 1
         try:
+            os.close(ready_r)
             os.setsid()
             _redirect_output(log_file)
             logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True,
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-            serve(meta, target, cache_dir, rewrite)
+            serve(meta, target, cache_dir, rewrite, ready_fd=ready_w)
             code = 0
         except BaseException:
             log.exception("mount failed")
         finally:
             os._exit(code)
-    deadline = time.monotonic() + DAEMON_WAIT
-    while time.monotonic() < deadline:
-        if is_mountpoint(target):
+    os.close(ready_w)
+    try:
+        # The server writes a byte once mounted and tuned; EOF means it exited first.
+        ready, _, _ = select.select([ready_r], [], [], DAEMON_WAIT)
+        if not ready:
+            os.kill(pid, signal.SIGTERM)
+        elif os.read(ready_r, 1) == b"1" and is_mountpoint(target):
             return 0
-        done, _status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        time.sleep(0.05)
-    else:
-        os.kill(pid, signal.SIGTERM)
+        else:
+            os.waitpid(pid, 0)  # it is exiting: reap it
+    finally:
+        os.close(ready_r)
     print("failed to mount in under 5 seconds, please check logs for more information",
           file=sys.stderr)
     return 1

@@ -20,12 +20,16 @@ from .pack_workers import (
     BlockRef,
     Segment,
     encode_segments,
+    fill,
     init_worker,
     router_specs,
 )
 from .progress import Progress
 from .stores import Router, strip_password
 from .writer import FlistWriter
+
+STORE_WINDOW = 4
+"""Blocks encoded inline that may wait for their store write (memory: 4 blobs)."""
 
 
 @dataclass
@@ -59,10 +63,15 @@ def pack(
     if not src.is_dir():
         raise FlistError(f"{src}: not a directory")
     workers = workers or min(4, os.cpu_count() or 1)
-    # One worker encodes in a thread beside the tree walk (no process start-up cost); more use
-    # processes, which avoid per-block GIL handoffs (see pack_workers). Stores the workers cannot
-    # reopen by URL keep the thread path.
+    # One worker encodes inline, in the calling thread: an encoder thread cost more in GIL
+    # handoffs than it overlapped (docs/performance.md). Only the store writes go to a thread:
+    # a file creation costs up to 0.65 ms of kernel time on ext4 here, which then overlaps with
+    # the hashing. More workers are processes, which avoid per-block GIL handoffs (see
+    # pack_workers); stores they cannot reopen by URL use threads.
+    inline = workers == 1
+    writes: collections.deque[Future[None]] = collections.deque()
     specs = router_specs(router) if workers > 1 else None
+    buffer = bytearray(BLOCK_SIZE)
     writer = FlistWriter(output)
     stats = PackStats()
     window = workers * 4
@@ -104,8 +113,29 @@ def pack(
             batch, batch_owners, batch_blocks = [], [], 0
             drain(window)
 
+    def encode_file(store_pool: Executor, ino: int, path: Path, size: int) -> None:
+        read = 0
+        with path.open("rb", buffering=0) as f:
+            # One reused buffer: no 512 KiB allocation per block.
+            while n := fill(f, buffer):
+                block = encode_block(memoryview(buffer)[:n])
+                writes.append(store_pool.submit(router.set, block.id, block.blob))
+                while len(writes) > STORE_WINDOW:
+                    writes.popleft().result()  # raises the store's error, if any
+                writer.add_block(ino, block.id, block.key)
+                stats.blocks += 1
+                read += n
+                if progress:
+                    progress.advance(nbytes=n)
+        stats.bytes += read
+        if read != size:  # the file changed while packing
+            writer.set_size(ino, read)
+
     def queue_file(pool: Executor, ino: int, path: Path, size: int) -> None:
         nonlocal batch_blocks
+        if inline:
+            encode_file(pool, ino, path, size)
+            return
         if specs is None:
             read = 0
             with path.open("rb") as f:
@@ -132,6 +162,8 @@ def pack(
                 return
 
     def open_pool() -> Executor:
+        if inline:  # the store writer
+            return ThreadPoolExecutor(1, thread_name_prefix="pack-store")
         if specs is None:
             return ThreadPoolExecutor(workers, thread_name_prefix="pack")
         # fork starts workers in milliseconds; a caller running other threads (zbus, FUSE) could
@@ -184,6 +216,8 @@ def pack(
                         queue_file(pool, ino, path, st.st_size)
             flush(pool)
             drain(0)
+            while writes:
+                writes.popleft().result()
         for key, value in (tags or {}).items():
             writer.set_tag(key, value)
         for route in router.routes:

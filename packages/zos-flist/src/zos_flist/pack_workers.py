@@ -8,6 +8,7 @@ file ranges, encodes them and writes the blobs through its own copy of the route
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 from .blocks import BLOCK_SIZE, encode_block
@@ -32,6 +33,21 @@ BlockRef = tuple[bytes, bytes, int]
 _router: Router | None = None
 
 
+def fill(f: io.FileIO, buffer: bytearray) -> int:
+    """Read into ``buffer`` until it is full or the file ends; how many bytes were read.
+
+    Blocks are indexed by offset / BLOCK_SIZE, so only a file's last block may be short: a
+    short read in the middle of a file must not cut a block."""
+    view = memoryview(buffer)
+    got = 0
+    while got < len(buffer):
+        n = f.readinto(view[got:])
+        if not n:
+            break
+        got += n
+    return got
+
+
 def router_specs(router: Router) -> list[str] | None:
     """``xx-yy=URL`` specs that rebuild ``router`` in a worker, or None if a store is foreign."""
     specs = []
@@ -51,15 +67,16 @@ def encode_segments(segments: list[Segment]) -> list[list[BlockRef]]:
     """Encode and store the blocks of each segment, in order; one list of refs per segment."""
     assert _router is not None, "init_worker was not run"
     out: list[list[BlockRef]] = []
+    buffer = bytearray(BLOCK_SIZE)
     for seg in segments:
         refs: list[BlockRef] = []
-        with open(seg.path, "rb") as f:
+        with open(seg.path, "rb", buffering=0) as f:
             f.seek(seg.offset)
             while seg.to_eof or len(refs) < seg.count:
-                chunk = f.read(BLOCK_SIZE)
-                if not chunk:
+                n = fill(f, buffer)
+                if not n:
                     break
-                block = encode_block(chunk)
+                block = encode_block(memoryview(buffer)[:n])
                 _router.set(block.id, block.blob)
                 refs.append((block.id, block.key, block.size))
         out.append(refs)
