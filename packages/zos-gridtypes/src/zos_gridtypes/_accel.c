@@ -225,8 +225,9 @@ static int compile_type(Model *m, PyObject *spec, Type *out) {
     return 0;
 }
 
-/* compile_model(cls, fields) -> capsule; fields: [(json_name, attr, spec, default, factory)],
- * default/factory: (False, None) for a required key. */
+/* compile_model(cls, fields) -> capsule; fields: [(json_name, attr, spec, default, factory)]:
+ * default is (value,) for a static default or () for none, factory a callable or None; with
+ * neither the key is required. */
 static PyObject *compile_model(PyObject *self, PyObject *args) {
     PyObject *cls, *fields;
     if (!PyArg_ParseTuple(args, "O!O!:compile_model", &PyType_Type, &cls, &PyList_Type,
