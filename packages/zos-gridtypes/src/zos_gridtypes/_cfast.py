@@ -13,6 +13,7 @@ import hashlib
 import threading
 import types
 import typing
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,20 +24,34 @@ from .rawjson import LazySource, RawJSON
 if TYPE_CHECKING:
     from ._gocodec import GoModel
 
+
+def source_sha() -> str | None:
+    """SHA-256 of ``_accel.c`` as it is now (None when the source is not installed)."""
+    try:
+        return hashlib.sha256((Path(__file__).parent / "_accel.c").read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
 try:
     from . import _accel
 except ImportError:  # not compiled (no C compiler when the package was installed)
     AVAILABLE = False
 else:
-    AVAILABLE = True
-    from .rawjson import _UNPARSED
+    # A module built from another version of the source may expect other schemas: unused
+    # (with a warning) until rebuilt, rather than failing in odd ways.
+    AVAILABLE = source_sha() in (None, _accel.SOURCE_SHA)
+    if AVAILABLE:
+        from .rawjson import _UNPARSED
 
-    _accel.set_raw_class(RawJSON, _UNPARSED)
-
-
-def source_sha() -> str:
-    """SHA-256 of ``_accel.c`` as it is now (compare with ``_accel.SOURCE_SHA``)."""
-    return hashlib.sha256((Path(__file__).parent / "_accel.c").read_bytes()).hexdigest()
+        _accel.set_raw_class(RawJSON, _UNPARSED)
+    else:
+        warnings.warn(
+            "zos_gridtypes._accel was built from another version of _accel.c and is not "
+            "used; rebuild it: python packages/zos-gridtypes/build_ext.py",
+            RuntimeWarning,
+            stacklevel=1,
+        )
 
 
 class _Unsupported(Exception):
