@@ -6,6 +6,7 @@ import hashlib
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,3 +174,23 @@ Snapshot = Callable[[Path], dict[str, tuple[object, ...]]]
 @pytest.fixture
 def take_snapshot() -> Iterator[Snapshot]:
     yield snapshot
+
+
+WaitGone = Callable[[int], bool]
+
+
+def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
+    """Whether process ``pid`` (a mount daemon the test started) exited within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def wait_gone() -> WaitGone:
+    return _wait_gone

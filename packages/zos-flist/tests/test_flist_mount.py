@@ -35,19 +35,8 @@ def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
                           text=True, check=check, timeout=60)
 
 
-def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.fixture
-def mounter(tmp_path: Path) -> Iterator[Mounter]:
+def mounter(tmp_path: Path, wait_gone: Callable[[int], bool]) -> Iterator[Mounter]:
     mounted: list[tuple[Path, int]] = []
 
     def mount(meta: Path, name: str = "mnt", cache: Path | None = None) -> tuple[Path, int, Path]:
@@ -68,7 +57,7 @@ def mounter(tmp_path: Path) -> Iterator[Mounter]:
     for target, pid in mounted:
         if is_mountpoint(target):
             subprocess.run(["umount", str(target)], check=False)
-        if not _wait_gone(pid):
+        if not wait_gone(pid):
             os.kill(pid, signal.SIGKILL)
         assert not is_mountpoint(target)
 
@@ -193,10 +182,12 @@ def test_concurrent_cold_reads_are_correct(tmp_path: Path, mounter: Mounter) -> 
     assert not [p for p in cache_files if p.name.endswith(".tmp")]
 
 
-def test_sigterm_unmounts_cleanly(handmade: Any, mounter: Mounter) -> None:
+def test_sigterm_unmounts_cleanly(
+    handmade: Any, mounter: Mounter, wait_gone: Callable[[int], bool]
+) -> None:
     target, pid, _log = mounter(handmade.path, name="term")
     os.kill(pid, signal.SIGTERM)
-    assert _wait_gone(pid)
+    assert wait_gone(pid)
     assert not is_mountpoint(target)
 
 

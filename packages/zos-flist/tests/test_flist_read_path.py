@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,17 +29,6 @@ pytestmark = pytest.mark.real
 Mount = Callable[[], Path]
 
 
-def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.05)
-    return False
-
-
 @pytest.fixture
 def content() -> bytes:
     # Not a whole number of blocks, so the last block is short.
@@ -48,7 +36,9 @@ def content() -> bytes:
 
 
 @pytest.fixture
-def mount(tmp_path: Path, content: bytes) -> Iterator[Mount]:
+def mount(
+    tmp_path: Path, content: bytes, wait_gone: Callable[[int], bool]
+) -> Iterator[Mount]:
     """Mounts a fresh FUSE server on the packed ``content`` (one shared block cache)."""
     src = tmp_path / "src"
     src.mkdir()
@@ -76,7 +66,7 @@ def mount(tmp_path: Path, content: bytes) -> Iterator[Mount]:
     for target, pid in mounted:
         if is_mountpoint(target):
             subprocess.run(["umount", str(target)], check=False)
-        if not _wait_gone(pid):
+        if not wait_gone(pid):
             os.kill(pid, signal.SIGKILL)
         assert not is_mountpoint(target)
 
