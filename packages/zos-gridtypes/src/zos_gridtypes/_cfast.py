@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import types
-import typing
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._gotypes import GoHex, GoName, GoTimestamp, GoUint
 from .netaddr import IP, IPNet
 from .rawjson import LazySource, RawJSON
 
@@ -54,10 +51,6 @@ else:
         )
 
 
-class _Unsupported(Exception):
-    """The type has no fast path: always use the exact decoder."""
-
-
 Spec = tuple[Any, ...]
 
 
@@ -66,47 +59,26 @@ class _SpecBuilder:
         self.models: dict[type[Any], Any] = {}
 
     def field(self, annotation: Any, metadata: list[Any]) -> Spec:
-        from ._fastpath import _ipnet
+        from ._fastpath import _ipnet, field_kind
 
-        for m in metadata:
-            if isinstance(m, GoUint):
-                return ("uint", (1 << m.bits) - 1)
-            if isinstance(m, GoTimestamp):
-                return ("int64",)
-            if isinstance(m, GoHex):
-                return ("hex",)
-            if isinstance(m, GoName):
-                return ("str",)
-        origin = typing.get_origin(annotation)
-        args = typing.get_args(annotation)
-        if origin is typing.Annotated:
-            return self.field(args[0], list(args[1:]))
-        if origin in (types.UnionType, typing.Union):
-            inner = [a for a in args if a is not type(None)]
-            if len(inner) == 1:
-                return self.field(inner[0], [])  # null is declined: Go's rules differ
-            raise _Unsupported(annotation)
-        if origin is list:
-            return ("list", self.field(args[0], []))
-        if origin is dict and args == (str, str):
-            return ("map",)
-        if annotation is str:
-            return ("str",)
-        if annotation is bool:
-            return ("bool",)
-        if annotation is IPNet:
+        kind, arg = field_kind(annotation, metadata)
+        if kind == "uint":
+            return ("uint", arg)
+        if kind == "list":
+            return ("list", self.field(arg, []))
+        if kind == "model":
+            return ("model", self.model(arg))
+        if kind == "ipnet":
             return ("ipnet", IPNet, _ipnet)
-        if annotation is IP:
+        if kind == "ip":
             return ("ip", IP, IP.parse)
-        if annotation is RawJSON:
+        if kind == "raw":
             return ("rawnull",)  # RawJSON(None, None), as for ``"data": null``
-        from ._gocodec import GoModel
-
-        if isinstance(annotation, type) and issubclass(annotation, GoModel):
-            return ("model", self.model(annotation))
-        raise _Unsupported(annotation)
+        return (kind,)  # str, bool, int64, hex, map
 
     def model(self, cls: type[GoModel]) -> Any:
+        from ._fastpath import _Unsupported
+
         compiled = self.models.get(cls)
         if compiled is None:
             from ._gocodec import GoModel, _fast_factory
@@ -134,6 +106,7 @@ class _SpecBuilder:
         return compiled
 
     def workload_choices(self) -> dict[str, Any]:
+        from ._fastpath import _Unsupported
         from .workload_data import WORKLOAD_TYPES
 
         choices = {}
@@ -152,6 +125,7 @@ _deployment_class: type[Any] | None = None
 
 def _schema(cls: type[GoModel]) -> Any:
     global _deployment_class
+    from ._fastpath import _Unsupported
     from .deployment import Deployment
 
     _deployment_class = Deployment

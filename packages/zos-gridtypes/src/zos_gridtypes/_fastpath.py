@@ -117,6 +117,44 @@ def _after(function: Callable[[Any], Any], schema: CoreSchema) -> CoreSchema:
     return core_schema.no_info_after_validator_function(function, schema)
 
 
+def field_kind(annotation: Any, metadata: list[Any]) -> tuple[str, Any]:
+    """How a field's plain JSON value decodes, for both fast paths: ``(kind, argument)``.
+
+    Kinds: ``uint`` (the maximum), ``int64``, ``hex``, ``str``, ``bool``, ``list`` (the item
+    annotation), ``map`` (string to string), ``ipnet``, ``ip``, ``raw`` (only ``null``), and
+    ``model`` (the class). ``_Unsupported`` for anything else; an optional field is its inner
+    type (``null`` is declined: Go's rules differ).
+    """
+    for m in metadata:
+        if isinstance(m, GoUint):
+            return "uint", (1 << m.bits) - 1
+        if isinstance(m, GoTimestamp):
+            return "int64", None
+        if isinstance(m, GoHex):
+            return "hex", None
+        if isinstance(m, GoName):
+            return "str", None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return field_kind(args[0], list(args[1:]))
+    if origin in (types.UnionType, typing.Union):
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1:
+            return field_kind(inner[0], [])
+        raise _Unsupported(annotation)
+    if origin is list:
+        return "list", args[0]
+    if origin is dict and args == (str, str):
+        return "map", None
+    simple = {str: "str", bool: "bool", IPNet: "ipnet", IP: "ip", RawJSON: "raw"}
+    if isinstance(annotation, type) and annotation in simple:
+        return simple[annotation], None
+    if isinstance(annotation, type) and _is_go_model(annotation):
+        return "model", annotation
+    raise _Unsupported(annotation)
+
+
 class _SchemaBuilder:
     """pydantic-core schemas mirroring ``_gocodec``'s decoders, restricted to the plain case."""
 
@@ -124,43 +162,25 @@ class _SchemaBuilder:
         self.schemas: dict[type[Any], CoreSchema] = {}
 
     def field(self, annotation: Any, metadata: list[Any]) -> CoreSchema:
-        for m in metadata:
-            if isinstance(m, GoUint):
-                return core_schema.int_schema(strict=True, ge=0, le=(1 << m.bits) - 1)
-            if isinstance(m, GoTimestamp):
-                return core_schema.int_schema(strict=True, ge=-(2**63), le=2**63 - 1)
-            if isinstance(m, GoHex):
-                return _after(_hex, _STR)
-            if isinstance(m, GoName):
-                return _STR
-        origin = typing.get_origin(annotation)
-        args = typing.get_args(annotation)
-        if origin is typing.Annotated:
-            return self.field(args[0], list(args[1:]))
-        if origin in (types.UnionType, typing.Union):
-            inner = [a for a in args if a is not type(None)]
-            if len(inner) == 1:
-                return self.field(inner[0], [])  # null is declined: Go's rules differ
-            raise _Unsupported(annotation)
-        if origin is list:
-            return core_schema.list_schema(self.field(args[0], []), strict=True)
-        if origin is dict and args == (str, str):
+        kind, arg = field_kind(annotation, metadata)
+        if kind == "uint":
+            return core_schema.int_schema(strict=True, ge=0, le=arg)
+        if kind == "int64":
+            return core_schema.int_schema(strict=True, ge=-(2**63), le=2**63 - 1)
+        if kind == "list":
+            return core_schema.list_schema(self.field(arg, []), strict=True)
+        if kind == "map":
             return core_schema.with_info_after_validator_function(
                 _count_map, core_schema.dict_schema(_STR, _STR, strict=True)
             )
-        if annotation is str:
-            return _STR
-        if annotation is bool:
-            return _BOOL
-        if annotation is IPNet:
-            return _after(_ipnet, _STR)
-        if annotation is IP:
-            return _after(IP.parse, _STR)
-        if annotation is RawJSON:
+        if kind == "model":
+            return self.model(arg)
+        if kind == "raw":
             return core_schema.none_schema()  # made RawJSON by the model's completer
-        if isinstance(annotation, type) and _is_go_model(annotation):
-            return self.model(annotation)
-        raise _Unsupported(annotation)
+        convert = {"hex": _hex, "ipnet": _ipnet, "ip": IP.parse}.get(kind)
+        if convert is not None:
+            return _after(convert, _STR)
+        return _BOOL if kind == "bool" else _STR
 
     def model(self, cls: type[GoModel]) -> CoreSchema:
         # Inlined, not referenced: no type is recursive, and references cost a recursion
