@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-d", "--daemon", action="store_true", help="return once mounted")
     p.add_argument("-l", "--log", type=Path, default=None, help="daemon log file")
     p.add_argument("--rewrite", action="append", default=[], help="OLD_URL_PREFIX=NEW")
+    p.add_argument("--no-passthrough", action="store_true",
+                   help="serve every read from this process (no kernel passthrough to cache "
+                        "files, no whole-file copies)")
     p.add_argument("target", type=Path)
 
     p = sub.add_parser("inspect", help="show a .fl's tags, routes, sizes (and tree)")
@@ -100,10 +103,11 @@ def run(args: argparse.Namespace) -> int:
               f"{stats.blocks} blocks into {args.meta}")
         return 0
     if args.command == "mount":
-        from .mount import mount  # pyfuse3 and trio: only the mount needs them
+        from .mount import mount
 
         return mount(args.meta, args.target, args.cache, daemon=args.daemon,
-                     log_file=args.log, rewrite=_pairs(args.rewrite, "rewrite"))
+                     log_file=args.log, rewrite=_pairs(args.rewrite, "rewrite"),
+                     passthrough=not args.no_passthrough)
     with FlistReader(args.meta) as reader:
         if args.command == "unpack":
             router = router_from_routes(reader.routes(), _pairs(args.rewrite, "rewrite"))

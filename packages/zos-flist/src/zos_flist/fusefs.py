@@ -1,32 +1,36 @@
-"""The read-only FUSE file system of one `.fl` file (spec §3.2), on pyfuse3's low-level API.
+"""The read-only file system of one `.fl` file (spec §3.2), served by `fuse_session`.
 
 Inode numbers are the flist's ``ino`` values (root = 1 = FUSE_ROOT_ID). Content is read
 through the shared block cache; a block that cannot be fetched or verified fails the read with
-EIO and a log line naming the block, never with wrong bytes.
+EIO and a log line naming the block, never with wrong bytes. A file whose content is already
+in one cache file (a one-block file, or a multi-block file with a whole-file copy) is opened in
+passthrough: the kernel reads that file itself. Opening a multi-block file whose blocks are all
+cached builds its whole-file copy in the background, for the opens after it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import logging
 import os
 from collections import OrderedDict
+from collections.abc import Awaitable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-
-import pyfuse3
-import trio
 
 from .blocks import BLOCK_SIZE
 from .cache import BlockCache
 from .errors import FlistError
+from .fuse_protocol import Attributes
+from .fuse_session import Buffer, FuseError, Opened
 from .reader import Block, FlistReader, Inode
 from .unpack import block_sizes
+from .wholefiles import WholeFiles, whole_file_key
 
 log = logging.getLogger(__name__)
 
-TTL = 31_536_000.0
-"""Entry and attribute timeout: one year, the content is immutable."""
 OPEN_BLOCK_FILES = 16
 """How many cache files stay open between reads (upstream keeps 5; 16 covers the blocks of a
 4 MiB read-ahead, which are opened ahead of use to hint the kernel)."""
@@ -37,6 +41,9 @@ HINT_BLOCKS = 8
 cache files from disk then overlaps with serving the current request (4 MiB, the read-ahead)."""
 KNOWN_BLOCKS = 65536
 """How many cached block paths are remembered (about 6 MB of memory)."""
+FILL_THREADS = 8
+"""Concurrent cache fills (fetch + decrypt + verify + fsync) for reads."""
+LISTING_BATCH = 256
 
 
 @dataclass
@@ -46,162 +53,151 @@ class OpenFile:
     sizes: list[int]
 
 
-class FlistFS(pyfuse3.Operations):
-    def __init__(self, reader: FlistReader, cache: BlockCache) -> None:
-        super().__init__()
+def attributes(inode: Inode) -> Attributes:
+    return Attributes(ino=inode.ino, mode=inode.mode, nlink=2 if inode.is_dir else 1,
+                      uid=inode.uid, gid=inode.gid, rdev=inode.rdev, size=inode.size,
+                      mtime=inode.mtime, ctime=inode.ctime)
+
+
+class FlistFS:
+    def __init__(self, reader: FlistReader, cache: BlockCache, *,
+                 passthrough: bool = True) -> None:
         self.reader = reader
         self.cache = cache
+        self.whole = WholeFiles(cache) if passthrough else None
+        """None: no backing files offered, no whole-file copies made."""
         self._files: dict[int, OpenFile] = {}
         self._next_fh = 1
         self._fds: OrderedDict[bytes, int] = OrderedDict()
         self._prefetching: set[bytes] = set()
+        self._building: set[str] = set()
         self._known: OrderedDict[bytes, str] = OrderedDict()
         """Blocks seen complete in the cache: their path (saves a stat per read)."""
-        self.nursery: trio.Nursery | None = None
-        self._prefetch_limit = trio.CapacityLimiter(2)
+        self._fills = ThreadPoolExecutor(FILL_THREADS, thread_name_prefix="fill")
+        self._builder = ThreadPoolExecutor(1, thread_name_prefix="whole-file")
+        self._prefetch_limit: asyncio.Semaphore | None = None
+        self._background: set[asyncio.Future[object]] = set()
         self._buffer = bytearray(0)
         """Reused for every read reply: with fresh 512 KiB-1 MiB bytes objects per request,
         1 MiB requests were slower than 128 KiB ones (docs/performance.md)."""
 
     # -- attributes ------------------------------------------------------------------------
 
-    def _attrs(self, inode: Inode) -> pyfuse3.EntryAttributes:
-        attr = pyfuse3.EntryAttributes()
-        attr.st_ino = inode.ino
-        attr.generation = 0
-        attr.entry_timeout = TTL
-        attr.attr_timeout = TTL
-        attr.st_mode = inode.mode
-        attr.st_nlink = 2 if inode.is_dir else 1
-        attr.st_uid = inode.uid
-        attr.st_gid = inode.gid
-        attr.st_rdev = inode.rdev
-        attr.st_size = inode.size
-        attr.st_blksize = 4096
-        attr.st_blocks = -(-inode.size // 512)
-        attr.st_mtime_ns = inode.mtime * 10**9
-        attr.st_atime_ns = inode.mtime * 10**9
-        attr.st_ctime_ns = inode.ctime * 10**9
-        return attr
-
     def _inode(self, ino: int) -> Inode:
         try:
             inode = self.reader.inode(ino)
         except FlistError as exc:
             log.error("inode %d: %s", ino, exc)
-            raise pyfuse3.FUSEError(errno.EIO) from None
+            raise FuseError(errno.EIO) from None
         if inode is None:
-            raise pyfuse3.FUSEError(errno.ENOENT)
+            raise FuseError(errno.ENOENT)
         return inode
 
-    async def lookup(self, parent_inode: pyfuse3.InodeT, name: pyfuse3.FileNameT,
-                     ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
+    def lookup(self, parent: int, name: bytes) -> Attributes | None:
+        if name == b".":
+            return attributes(self._inode(parent))
+        if name == b"..":
+            return attributes(self._inode(self._inode(parent).parent or 1))
         text = os.fsdecode(name)
-        if text == ".":
-            return self._attrs(self._inode(parent_inode))
-        if text == "..":
-            parent = self._inode(parent_inode)
-            return self._attrs(self._inode(parent.parent or 1))
         try:
-            inode = self.reader.lookup(parent_inode, text)
+            inode = self.reader.lookup(parent, text)
         except FlistError as exc:
-            log.error("lookup %r in %d: %s", text, parent_inode, exc)
-            raise pyfuse3.FUSEError(errno.EIO) from None
-        if inode is None:
-            raise pyfuse3.FUSEError(errno.ENOENT)
-        return self._attrs(inode)
+            log.error("lookup %r in %d: %s", text, parent, exc)
+            raise FuseError(errno.EIO) from None
+        return None if inode is None else attributes(inode)
 
-    async def getattr(self, inode: pyfuse3.InodeT,
-                      ctx: pyfuse3.RequestContext) -> pyfuse3.EntryAttributes:
-        return self._attrs(self._inode(inode))
+    def getattr(self, ino: int) -> Attributes:
+        return attributes(self._inode(ino))
 
-    async def readlink(self, inode: pyfuse3.InodeT,
-                       ctx: pyfuse3.RequestContext) -> pyfuse3.FileNameT:
-        node = self._inode(inode)
-        if not node.is_link:
-            raise pyfuse3.FUSEError(errno.ENOLINK)
-        target = self.reader.link_target(inode)
+    def readlink(self, ino: int) -> bytes:
+        if not self._inode(ino).is_link:
+            raise FuseError(errno.ENOLINK)
+        target = self.reader.link_target(ino)
         if target is None:
-            log.error("symlink %d has no target", inode)
-            raise pyfuse3.FUSEError(errno.EIO)
+            log.error("symlink %d has no target", ino)
+            raise FuseError(errno.EIO)
         return target
-
-    async def statfs(self, ctx: pyfuse3.RequestContext) -> pyfuse3.StatvfsData:
-        data = pyfuse3.StatvfsData()
-        data.f_bsize = 4096
-        data.f_frsize = 4096
-        data.f_namemax = 255
-        return data
 
     # -- directories -----------------------------------------------------------------------
 
-    async def opendir(self, inode: pyfuse3.InodeT,
-                      ctx: pyfuse3.RequestContext) -> pyfuse3.FileHandleT:
-        if not self._inode(inode).is_dir:
-            raise pyfuse3.FUSEError(errno.ENOTDIR)
-        return inode
+    def opendir(self, ino: int) -> None:
+        if not self._inode(ino).is_dir:
+            raise FuseError(errno.ENOTDIR)
 
-    async def readdir(self, fh: pyfuse3.FileHandleT, start_id: int,
-                      token: pyfuse3.ReaddirToken) -> None:
+    def readdir(self, ino: int, offset: int) -> Iterator[tuple[bytes, Attributes, int]]:
         # Offsets: 1 = ".", 2 = "..", then child ino + 2 (children ordered by ino).
-        node = self._inode(fh)
-        if start_id < 1 and not pyfuse3.readdir_reply(token, b".", self._attrs(node), 1):
-            return
-        if start_id < 2:
-            parent = self._inode(node.parent or 1)
-            if not pyfuse3.readdir_reply(token, b"..", self._attrs(parent), 2):
-                return
-        after = max(start_id - 2, 0)
+        node = self._inode(ino)
+        if offset < 1:
+            yield b".", attributes(node), 1
+        if offset < 2:
+            yield b"..", attributes(self._inode(node.parent or 1)), 2
+        after = max(offset - 2, 0)
         while True:
             try:
-                batch = self.reader.children(node.ino, after=after, limit=256)
+                batch = self.reader.children(node.ino, after=after, limit=LISTING_BATCH)
             except FlistError as exc:
                 log.error("readdir %d: %s", node.ino, exc)
-                raise pyfuse3.FUSEError(errno.EIO) from None
+                raise FuseError(errno.EIO) from None
             if not batch:
                 return
             for child in batch:
-                name = os.fsencode(child.name)
-                if not pyfuse3.readdir_reply(token, name, self._attrs(child), child.ino + 2):
-                    return
-                after = child.ino
-
-    async def releasedir(self, fh: pyfuse3.FileHandleT) -> None:
-        return None
+                yield os.fsencode(child.name), attributes(child), child.ino + 2
+            after = batch[-1].ino
 
     # -- files -----------------------------------------------------------------------------
 
-    async def open(self, inode: pyfuse3.InodeT, flags: int,
-                   ctx: pyfuse3.RequestContext) -> pyfuse3.FileInfo:
-        node = self._inode(inode)
+    def open(self, ino: int, flags: int) -> Opened:
+        node = self._inode(ino)
         if node.is_dir:
-            raise pyfuse3.FUSEError(errno.EISDIR)
+            raise FuseError(errno.EISDIR)
         if flags & (os.O_WRONLY | os.O_RDWR):
-            raise pyfuse3.FUSEError(errno.EROFS)
+            raise FuseError(errno.EROFS)
         if not node.is_file:
-            raise pyfuse3.FUSEError(errno.ENOSYS)
+            raise FuseError(errno.ENOSYS)
         try:
             blocks = self.reader.blocks(node.ino)
         except FlistError as exc:
             log.error("open %d: %s", node.ino, exc)
-            raise pyfuse3.FUSEError(errno.EIO) from None
+            raise FuseError(errno.EIO) from None
         if len(blocks) != -(-node.size // BLOCK_SIZE):
             log.error("inode %d: %d blocks for %d bytes", node.ino, len(blocks), node.size)
-            raise pyfuse3.FUSEError(errno.EIO)
+            raise FuseError(errno.EIO)
         fh = self._next_fh
         self._next_fh += 1
-        self._files[fh] = OpenFile(node, blocks, block_sizes(node.size, len(blocks)))
-        return pyfuse3.FileInfo(fh=fh, keep_cache=True)
+        opened = OpenFile(node, blocks, block_sizes(node.size, len(blocks)))
+        self._files[fh] = opened
+        return Opened(fh, self._backing(opened))
 
-    async def release(self, fh: pyfuse3.FileHandleT) -> None:
+    def _backing(self, f: OpenFile) -> str | None:
+        """The one file holding all of ``f``'s content, if there is one already."""
+        if self.whole is None or not f.blocks:
+            return None
+        if len(f.blocks) == 1:
+            path = self.cache.cached(f.blocks[0], f.sizes[0])
+            return None if path is None else str(path)
+        key = whole_file_key(f.blocks, f.inode.size)
+        found = self.whole.present(key, f.inode.size)
+        if found is None and key not in self._building:
+            self._building.add(key)
+            future = asyncio.get_running_loop().run_in_executor(
+                self._builder, self.whole.build, f.blocks, f.sizes)
+            future.add_done_callback(lambda _f: self._building.discard(key))
+            self._keep(future)
+        return found
+
+    def release(self, fh: int) -> None:
         self._files.pop(fh, None)
+
+    def _keep(self, future: asyncio.Future[object]) -> None:
+        self._background.add(future)
+        future.add_done_callback(self._background.discard)
 
     def _fd(self, block_id: bytes, path: str) -> int:
         fd = self._fds.get(block_id)
         if fd is not None:
             self._fds.move_to_end(block_id)
             return fd
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         self._fds[block_id] = fd
         while len(self._fds) > OPEN_BLOCK_FILES:
             _, old = self._fds.popitem(last=False)
@@ -213,22 +209,26 @@ class FlistFS(pyfuse3.Operations):
         if len(self._known) > KNOWN_BLOCKS:
             self._known.popitem(last=False)
 
-    async def _block_path(self, block: Block, size: int) -> str:
+    def _cached_path(self, block: Block, size: int) -> str | None:
         known = self._known.get(block.id)
         if known is not None:
             return known
         path = self.cache.cached(block, size)
         if path is None:
-            try:
-                path = await trio.to_thread.run_sync(self.cache.ensure, block, size)
-            except Exception:  # the cache logged the block id and the reason
-                raise pyfuse3.FUSEError(errno.EIO) from None
+            return None
+        self._remember(block.id, str(path))
+        return str(path)
+
+    async def _fill(self, block: Block, size: int) -> str:
+        try:
+            path = await asyncio.get_running_loop().run_in_executor(
+                self._fills, self.cache.ensure, block, size)
+        except Exception:  # the cache logged the block id and the reason
+            raise FuseError(errno.EIO) from None
         self._remember(block.id, str(path))
         return str(path)
 
     def _prefetch(self, f: OpenFile, index: int) -> None:
-        if self.nursery is None:
-            return
         for i in range(index + 1, min(index + 1 + HINT_BLOCKS, len(f.blocks))):
             block, size = f.blocks[i], f.sizes[i]
             if block.id in self._known or block.id in self._prefetching:
@@ -240,20 +240,22 @@ class FlistFS(pyfuse3.Operations):
                 self._hint(block.id, path)
             elif i <= index + PREFETCH_BLOCKS:
                 self._prefetching.add(block.id)
-                self.nursery.start_soon(self._prefetch_one, block, size)
+                self._keep(asyncio.ensure_future(self._prefetch_one(block, size)))
 
     def _hint(self, block_id: bytes, path: str) -> None:
         """Ask the kernel to read a cache file in the background (no-op if in the page cache):
-        the read handler runs in the event loop, so a cache file read from disk would stall
+        reads are answered in the event loop, so a cache file read from disk would stall
         every request; the hint makes it a page-cache hit by the time it is needed."""
         with contextlib.suppress(OSError):  # only a hint; the read reports real errors
             os.posix_fadvise(self._fd(block_id, path), 0, 0, os.POSIX_FADV_WILLNEED)
 
     async def _prefetch_one(self, block: Block, size: int) -> None:
+        if self._prefetch_limit is None:
+            self._prefetch_limit = asyncio.Semaphore(2)
         try:
-            await trio.to_thread.run_sync(self.cache.ensure, block, size,
-                                          limiter=self._prefetch_limit)
-        except Exception:
+            async with self._prefetch_limit:
+                await self._fill(block, size)
+        except FuseError:
             pass  # logged by the cache; the real read reports the error
         finally:
             self._prefetching.discard(block.id)
@@ -267,8 +269,7 @@ class FlistFS(pyfuse3.Operations):
     def _copy(self, f: OpenFile, off: int, end: int, paths: list[str]) -> memoryview | None:
         """Read [off, end) of ``f`` into the reply buffer; None if a cache file vanished.
 
-        Synchronous on purpose: no other request runs between filling the shared buffer and
-        pyfuse3 sending it (it replies as soon as ``read`` returns, without yielding)."""
+        Synchronous on purpose: the session sends the reply before any other request runs."""
         out = self._reply_buffer(end - off)
         pos = off
         for path in paths:
@@ -285,11 +286,11 @@ class FlistFS(pyfuse3.Operations):
             except OSError as exc:
                 log.error("block %s: reading cache file %s: %s", block.id.hex(), path, exc)
                 self._drop(block.id)
-                raise pyfuse3.FUSEError(errno.EIO) from None
+                raise FuseError(errno.EIO) from None
             if got != want:
                 log.error("block %s: cache file %s is short", block.id.hex(), path)
                 self._drop(block.id)
-                raise pyfuse3.FUSEError(errno.EIO)
+                raise FuseError(errno.EIO)
             pos += want
         return out
 
@@ -299,37 +300,41 @@ class FlistFS(pyfuse3.Operations):
             os.close(fd)
         self._known.pop(block_id, None)
 
-    # pyfuse3 declares bytes but replies from any contiguous buffer (PyObject_GetBuffer), so a
-    # view of the reused reply buffer saves a copy per request.
-    async def read(  # type: ignore[override]
-            self, fh: pyfuse3.FileHandleT, off: int, size: int) -> memoryview | bytes:
+    def read(self, fh: int, offset: int, size: int) -> Buffer | Awaitable[Buffer]:
         f = self._files.get(fh)
         if f is None:
-            raise pyfuse3.FUSEError(errno.EBADF)
-        end = min(off + size, f.inode.size)
-        if off >= end:
+            raise FuseError(errno.EBADF)
+        end = min(offset + size, f.inode.size)
+        if offset >= end:
             return b""
-        first, last = off // BLOCK_SIZE, (end - 1) // BLOCK_SIZE
+        first, last = offset // BLOCK_SIZE, (end - 1) // BLOCK_SIZE
+        paths = [self._cached_path(f.blocks[i], f.sizes[i]) for i in range(first, last + 1)]
+        if None not in paths:
+            out = self._copy(f, offset, end, paths)  # type: ignore[arg-type]
+            if out is not None:
+                self._prefetch(f, last)
+                return out
+        return self._read_filling(f, offset, end, first, last)
+
+    async def _read_filling(self, f: OpenFile, offset: int, end: int, first: int,
+                            last: int) -> Buffer:
         for _attempt in range(2):
             # Every await (cache fills) happens here, before the shared buffer is touched.
-            paths = [await self._block_path(f.blocks[i], f.sizes[i])
+            paths = [self._cached_path(f.blocks[i], f.sizes[i])
+                     or await self._fill(f.blocks[i], f.sizes[i])
                      for i in range(first, last + 1)]
-            out = self._copy(f, off, end, paths)
+            out = self._copy(f, offset, end, paths)
             if out is not None:
                 self._prefetch(f, last)
                 return out
         log.error("inode %d: cache files keep disappearing under reads", f.inode.ino)
-        raise pyfuse3.FUSEError(errno.EIO)
+        raise FuseError(errno.EIO)
 
-    def close_files(self) -> None:
+    def close(self) -> None:
+        if self.whole is not None:
+            self.whole.stop()
+        self._builder.shutdown(wait=True, cancel_futures=True)
+        self._fills.shutdown(wait=False, cancel_futures=True)
         for fd in self._fds.values():
             os.close(fd)
         self._fds.clear()
-
-
-def mount_options() -> set[str]:
-    """Upstream's options: findmnt shows FSTYPE fuse.g8ufs and SOURCE = the serving PID."""
-    return {"ro", "allow_other", "default_permissions", f"fsname={os.getpid()}",
-            "subtype=g8ufs"}
-
-

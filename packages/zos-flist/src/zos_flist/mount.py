@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -11,12 +12,11 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import pyfuse3
-import trio
 
 from .cache import BlockCache
 from .errors import FlistError
-from .fusefs import FlistFS, mount_options
+from .fuse_session import FuseSession
+from .fusefs import FlistFS
 from .mounts import is_mountpoint, mount_entry
 from .reader import FlistReader
 from .stores import router_from_routes
@@ -24,11 +24,15 @@ from .stores import router_from_routes
 log = logging.getLogger(__name__)
 
 DEFAULT_CACHE = "/tmp/cache"
+SUBTYPE = "g8ufs"
+"""Upstream's: with the serving PID as fsname, findmnt shows FSTYPE fuse.g8ufs and SOURCE =
+that PID, which flistd relies on (spec §3.2)."""
 DAEMON_WAIT = 5.0
 READ_AHEAD_KB = 4096
-"""Kernel read-ahead of the mount. FUSE starts at 128 KiB, which cuts sequential reads into
-128 KiB requests, each crossing into Python; libfuse negotiates requests of up to 1 MiB
-(max_pages 256), and 4 MiB keeps a few of them in flight (docs/performance.md)."""
+"""Kernel read-ahead of the mount. FUSE starts at 128 KiB, which cuts sequential reads of
+files not passed through into 128 KiB requests, each crossing into Python; the session
+negotiates requests of up to 1 MiB (max_pages 256), and 4 MiB keeps a few of them in flight
+(docs/performance.md)."""
 
 
 class MountError(FlistError):
@@ -45,12 +49,10 @@ def check_target(target: Path) -> None:
 def raise_read_ahead(target: Path, kb: int = READ_AHEAD_KB) -> None:
     """Set the read-ahead of the FUSE mount on ``target`` (its bdi in sysfs) to ``kb``.
 
-    Must run once the kernel has our FUSE_INIT reply: the reply lowers the read-ahead to what
-    it carries (libfuse echoes the kernel's 128 KiB), so a value written earlier is lost. A
-    stat of the mount point returns only after INIT, so it runs first (in a thread: the loop
-    that answers it must keep running)."""
+    Must run once the kernel has our FUSE_INIT reply: the reply can only lower the read-ahead
+    (we echo the kernel's 128 KiB), and a value written earlier is lost. Touches only
+    /proc and /sys, never the mount (the caller is the loop that answers it)."""
     try:
-        target.stat()
         entry = mount_entry(target)
         if entry is None:
             raise OSError(f"{target} is not mounted")
@@ -59,50 +61,48 @@ def raise_read_ahead(target: Path, kb: int = READ_AHEAD_KB) -> None:
         log.warning("cannot raise the read-ahead of %s: %s", target, exc)
 
 
-async def _serve(ops: FlistFS, target: Path, ready_fd: int | None) -> None:
-    async with trio.open_nursery() as nursery:
-        ops.nursery = nursery
-
-        async def tune() -> None:
-            await trio.to_thread.run_sync(raise_read_ahead, target)
-            if ready_fd is not None:  # the daemon parent returns now
-                with contextlib.suppress(OSError):  # it may be gone: keep serving anyway
-                    os.write(ready_fd, b"1")
-                os.close(ready_fd)
-
-        nursery.start_soon(tune)
-
-        async def on_signals() -> None:
-            with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-                async for signum in signals:
-                    log.info("signal %d: unmounting", signum)
-                    pyfuse3.terminate()
-                    return
-
-        nursery.start_soon(on_signals)
-        await pyfuse3.main()
-        nursery.cancel_scope.cancel()
-
-
 def serve(meta: Path, target: Path, cache_dir: Path,
-          rewrite: Mapping[str, str] | None = None, ready_fd: int | None = None) -> None:
+          rewrite: Mapping[str, str] | None = None, ready_fd: int | None = None, *,
+          passthrough: bool = True) -> None:
     """Mount ``meta`` on ``target`` and serve until unmounted or SIGTERM/SIGINT.
 
     ``ready_fd`` gets one byte (and is closed) once the mount is usable and tuned."""
     reader = FlistReader(meta)
     router = router_from_routes(reader.routes(), rewrite)
-    cache = BlockCache(cache_dir, router)
-    ops = FlistFS(reader, cache)
-    pyfuse3.init(ops, str(target), mount_options())
-    log.info("mounted %s on %s (pid %d)", meta, target, os.getpid())
+    ops = FlistFS(reader, BlockCache(cache_dir, router), passthrough=passthrough)
     try:
-        trio.run(_serve, ops, target, ready_fd)
+        asyncio.run(_serve(ops, target, ready_fd, passthrough))
     finally:
-        ops.close_files()
-        pyfuse3.close(unmount=True)
+        ops.close()
         router.close()
         reader.close()
         log.info("unmounted %s", target)
+
+
+async def _serve(ops: FlistFS, target: Path, ready_fd: int | None, passthrough: bool) -> None:
+    def ready() -> None:  # the kernel has our INIT reply: the mount answers now
+        raise_read_ahead(target)
+        if ready_fd is not None:  # the daemon parent returns now
+            with contextlib.suppress(OSError):  # it may be gone: keep serving anyway
+                os.write(ready_fd, b"1")
+            os.close(ready_fd)
+
+    session = FuseSession(ops, target, fsname=str(os.getpid()), subtype=SUBTYPE,
+                          passthrough=passthrough, on_init=ready)
+    session.mount()
+    log.info("mounted on %s (pid %d)", target, os.getpid())
+    loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        log.info("signal %d: unmounting", signum)
+        session.stop()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, on_signal, signum)
+    try:
+        await session.serve()
+    finally:
+        session.close()
 
 
 def _redirect_output(log_file: Path | None) -> None:
@@ -116,13 +116,14 @@ def _redirect_output(log_file: Path | None) -> None:
 
 
 def mount(meta: Path, target: Path, cache_dir: Path, *, daemon: bool = False,
-          log_file: Path | None = None, rewrite: Mapping[str, str] | None = None) -> int:
+          log_file: Path | None = None, rewrite: Mapping[str, str] | None = None,
+          passthrough: bool = True) -> int:
     """``rfs mount`` semantics; returns the process exit code (daemon parent: 0 once mounted)."""
     target = target.absolute()
     check_target(target)
     FlistReader(meta).close()  # a malformed flist fails here, before any fork
     if not daemon:
-        serve(meta, target, cache_dir, rewrite)
+        serve(meta, target, cache_dir, rewrite, passthrough=passthrough)
         return 0
     sys.stdout.flush()
     sys.stderr.flush()
@@ -136,7 +137,7 @@ def mount(meta: Path, target: Path, cache_dir: Path, *, daemon: bool = False,
             _redirect_output(log_file)
             logging.basicConfig(level=logging.INFO, stream=sys.stderr, force=True,
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-            serve(meta, target, cache_dir, rewrite, ready_fd=ready_w)
+            serve(meta, target, cache_dir, rewrite, ready_fd=ready_w, passthrough=passthrough)
             code = 0
         except BaseException:
             log.exception("mount failed")
