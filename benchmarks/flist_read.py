@@ -4,12 +4,15 @@ like (the same page-cache state on both sides):
 - direct, page cache: the source file read from the page cache (baseline);
 - direct, disk: the source file after evicting it (posix_fadvise DONTNEED on that file only);
 - cold: empty block cache, fresh mount (blocks fetched from a local dir store and decoded);
-- warm: block cache filled and in the page cache, fresh mount (the mount's own page cache is
-  empty): compared with direct, page cache;
-- warm from disk: block cache filled but evicted (DONTNEED on each cache file), fresh mount:
-  compared with direct, disk;
-- hot: the same mount read again (the mount's page cache, keep_cache): compared with direct,
-  page cache.
+- first re-read: blocks cached, no whole-file copy yet, fresh mount: served by the server
+  (its open starts the whole-file copy, which is awaited before the rounds);
+- warm: the cache filled and in the page cache, fresh mount (the mount's own page cache is
+  empty): the open is passed through to the whole-file copy; compared with direct, page cache;
+- warm, no passthrough: the same with `--no-passthrough` (every read answered by the server
+  from the block cache files);
+- warm from disk: the cache filled but evicted (DONTNEED on each cache file, whole-file copy
+  included), fresh mount: compared with direct, disk;
+- hot: the same mount read again: compared with direct, page cache.
 Target (issue 6): warm >= half of direct. Reads are 1 MiB read() calls. Every round measures
 everything once, interleaved; the best of the rounds is reported, with the load average.
 Run: hatch run python benchmarks/flist_read.py [--mib 256] [--rounds 3]
@@ -48,9 +51,10 @@ def evict(path: Path) -> None:
             os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
 
-def mounted(meta: Path, target: Path, cache: Path) -> int:
+def mounted(meta: Path, target: Path, cache: Path, *, passthrough: bool = True) -> int:
     subprocess.run([sys.executable, "-m", "zos_flist.cli", "mount", "-m", str(meta), "-c",
-                    str(cache), "-d", str(target)], check=True)
+                    str(cache), "-d", *([] if passthrough else ["--no-passthrough"]),
+                    str(target)], check=True)
     entry = mount_entry(target)
     assert entry is not None
     return int(entry.source)
@@ -86,6 +90,16 @@ def main() -> None:
         mounted(meta, target, cache)
         keep("cold", read_all(target / "data"))
         unmount(target)
+        mounted(meta, target, cache)
+        keep("first", read_all(target / "data"))
+        started = time.perf_counter()
+        while not any(p.is_file() and not p.name.startswith(".")
+                      for p in (cache / "files").rglob("*")):  # the whole-file copy
+            if time.perf_counter() - started > 60:
+                raise SystemExit("no whole-file copy after 60 s")
+            time.sleep(0.05)
+        copy_seconds = time.perf_counter() - started
+        unmount(target)
         for _ in range(args.rounds):
             read_all(src / "data")  # into the page cache
             keep("direct", read_all(src / "data"))
@@ -94,6 +108,9 @@ def main() -> None:
             mounted(meta, target, cache)
             keep("warm", read_all(target / "data"))
             keep("hot", read_all(target / "data"))
+            unmount(target)
+            mounted(meta, target, cache, passthrough=False)
+            keep("warm_handler", read_all(target / "data"))
             unmount(target)
             evict(cache)
             mounted(meta, target, cache)
@@ -111,9 +128,14 @@ def main() -> None:
         print(f"baseline direct read, page cache (direct): {rate['direct']:8.1f} MB/s")
         print(f"baseline direct read, evicted (disk):      {rate['disk']:8.1f} MB/s")
         print(f"FUSE cold (fetch + decode):                {rate['cold']:8.1f} MB/s")
-        print(f"FUSE warm, block cache in page cache:      {rate['warm']:8.1f} MB/s "
+        print(f"FUSE first re-read (server, blocks cached):{rate['first']:8.1f} MB/s "
+              f"({versus('first', 'direct')}); whole-file copy ready "
+              f"{copy_seconds:.2f} s after it")
+        print(f"FUSE warm, cache in page cache:            {rate['warm']:8.1f} MB/s "
               f"({versus('warm', 'direct')}; target >= 50%)")
-        print(f"FUSE warm, block cache evicted:            {rate['warm_disk']:8.1f} MB/s "
+        print(f"FUSE warm, no passthrough (server):        {rate['warm_handler']:8.1f} MB/s "
+              f"({versus('warm_handler', 'direct')})")
+        print(f"FUSE warm, cache evicted:                  {rate['warm_disk']:8.1f} MB/s "
               f"({versus('warm_disk', 'disk')}; target >= 50%)")
         print(f"FUSE hot, same mount (kernel page cache):  {rate['hot']:8.1f} MB/s "
               f"({versus('hot', 'direct')})")

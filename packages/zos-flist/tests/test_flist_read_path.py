@@ -14,8 +14,8 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from typing import Protocol
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 

@@ -5,12 +5,13 @@ through the shared block cache; a block that cannot be fetched or verified fails
 EIO and a log line naming the block, never with wrong bytes. A file whose content is already
 in one cache file (a one-block file, or a multi-block file with a whole-file copy) is opened in
 passthrough: the kernel reads that file itself. Opening a multi-block file whose blocks are all
-cached builds its whole-file copy in the background, for the opens after it.
+cached builds its whole-file copy in the background once it is closed, for the opens after.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import errno
 import logging
@@ -19,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from .blocks import BLOCK_SIZE
 from .cache import BlockCache
@@ -44,6 +46,8 @@ KNOWN_BLOCKS = 65536
 FILL_THREADS = 8
 """Concurrent cache fills (fetch + decrypt + verify + fsync) for reads."""
 LISTING_BATCH = 256
+LISTING_BATCHES = 16
+"""Directories whose current batch of children is kept between listing requests."""
 
 
 @dataclass
@@ -51,6 +55,9 @@ class OpenFile:
     inode: Inode
     blocks: list[Block]
     sizes: list[int]
+    all_cached: asyncio.Future[bool] | None = None
+    """Whether every block was cached when it was opened (multi-block files without a
+    whole-file copy only)."""
 
 
 def attributes(inode: Inode) -> Attributes:
@@ -71,12 +78,13 @@ class FlistFS:
         self._fds: OrderedDict[bytes, int] = OrderedDict()
         self._prefetching: set[bytes] = set()
         self._building: set[str] = set()
+        self._batches: OrderedDict[int, list[Inode]] = OrderedDict()
         self._known: OrderedDict[bytes, str] = OrderedDict()
         """Blocks seen complete in the cache: their path (saves a stat per read)."""
         self._fills = ThreadPoolExecutor(FILL_THREADS, thread_name_prefix="fill")
         self._builder = ThreadPoolExecutor(1, thread_name_prefix="whole-file")
         self._prefetch_limit: asyncio.Semaphore | None = None
-        self._background: set[asyncio.Future[object]] = set()
+        self._background: set[asyncio.Future[Any]] = set()
         self._buffer = bytearray(0)
         """Reused for every read reply: with fresh 512 KiB-1 MiB bytes objects per request,
         1 MiB requests were slower than 128 KiB ones (docs/performance.md)."""
@@ -133,16 +141,29 @@ class FlistFS:
             yield b"..", attributes(self._inode(node.parent or 1)), 2
         after = max(offset - 2, 0)
         while True:
-            try:
-                batch = self.reader.children(node.ino, after=after, limit=LISTING_BATCH)
-            except FlistError as exc:
-                log.error("readdir %d: %s", node.ino, exc)
-                raise FuseError(errno.EIO) from None
+            batch = self._children_after(node.ino, after)
             if not batch:
                 return
             for child in batch:
                 yield os.fsencode(child.name), attributes(child), child.ino + 2
             after = batch[-1].ino
+
+    def _children_after(self, ino: int, after: int) -> list[Inode]:
+        """Children of ``ino`` after inode ``after``. A listing arrives as many requests of a
+        few dozen entries each, so the last batch read per directory is kept and continued."""
+        batch = self._batches.get(ino)
+        if batch and batch[0].ino <= after + 1 and after < batch[-1].ino:
+            self._batches.move_to_end(ino)
+            return batch[bisect.bisect_right(batch, after, key=lambda child: child.ino):]
+        try:
+            batch = self.reader.children(ino, after=after, limit=LISTING_BATCH)
+        except FlistError as exc:
+            log.error("readdir %d: %s", ino, exc)
+            raise FuseError(errno.EIO) from None
+        self._batches[ino] = batch
+        while len(self._batches) > LISTING_BATCHES:
+            self._batches.popitem(last=False)
+        return batch
 
     # -- files -----------------------------------------------------------------------------
 
@@ -175,20 +196,32 @@ class FlistFS:
         if len(f.blocks) == 1:
             path = self.cache.cached(f.blocks[0], f.sizes[0])
             return None if path is None else str(path)
-        key = whole_file_key(f.blocks, f.inode.size)
-        found = self.whole.present(key, f.inode.size)
-        if found is None and key not in self._building:
-            self._building.add(key)
-            future = asyncio.get_running_loop().run_in_executor(
-                self._builder, self.whole.build, f.blocks, f.sizes)
-            future.add_done_callback(lambda _f: self._building.discard(key))
-            self._keep(future)
+        found = self.whole.present(whole_file_key(f.blocks, f.inode.size), f.inode.size)
+        if found is None:
+            # A re-read (every block already cached at open) earns a whole-file copy, made once
+            # this handle is released: a file read once (a VM image copied to its disk) costs
+            # no second copy, and the copy does not compete with the read that earned it.
+            f.all_cached = asyncio.get_running_loop().run_in_executor(
+                self._builder, self.whole.all_cached, f.blocks, f.sizes)
         return found
 
     def release(self, fh: int) -> None:
-        self._files.pop(fh, None)
+        f = self._files.pop(fh, None)
+        if f is None or f.all_cached is None or self.whole is None:
+            return
+        key = whole_file_key(f.blocks, f.inode.size)
+        if key in self._building:
+            return
+        check = f.all_cached
+        if not check.done() or check.cancelled() or check.exception() or not check.result():
+            return
+        self._building.add(key)
+        future = asyncio.get_running_loop().run_in_executor(
+            self._builder, self.whole.build, f.blocks, f.sizes)
+        future.add_done_callback(lambda _f: self._building.discard(key))
+        self._keep(future)
 
-    def _keep(self, future: asyncio.Future[object]) -> None:
+    def _keep(self, future: asyncio.Future[Any]) -> None:
         self._background.add(future)
         future.add_done_callback(self._background.discard)
 
@@ -308,13 +341,17 @@ class FlistFS:
         if offset >= end:
             return b""
         first, last = offset // BLOCK_SIZE, (end - 1) // BLOCK_SIZE
-        paths = [self._cached_path(f.blocks[i], f.sizes[i]) for i in range(first, last + 1)]
-        if None not in paths:
-            out = self._copy(f, offset, end, paths)  # type: ignore[arg-type]
-            if out is not None:
-                self._prefetch(f, last)
-                return out
-        return self._read_filling(f, offset, end, first, last)
+        paths: list[str] = []
+        for i in range(first, last + 1):
+            path = self._cached_path(f.blocks[i], f.sizes[i])
+            if path is None:
+                return self._read_filling(f, offset, end, first, last)
+            paths.append(path)
+        out = self._copy(f, offset, end, paths)
+        if out is None:
+            return self._read_filling(f, offset, end, first, last)
+        self._prefetch(f, last)
+        return out
 
     async def _read_filling(self, f: OpenFile, offset: int, end: int, first: int,
                             last: int) -> Buffer:

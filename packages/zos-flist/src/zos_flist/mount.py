@@ -12,7 +12,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-
 from .cache import BlockCache
 from .errors import FlistError
 from .fuse_session import FuseSession

@@ -67,6 +67,10 @@ class WholeFiles:
         """Abandon builds in progress (their temp files are removed)."""
         self._stopping.set()
 
+    def all_cached(self, blocks: Sequence[Block], sizes: Sequence[int]) -> bool:
+        return all(self.cache.cached(block, size) is not None
+                   for block, size in zip(blocks, sizes, strict=True))
+
     def build(self, blocks: Sequence[Block], sizes: Sequence[int]) -> str | None:
         """Make the whole file of ``blocks`` if every block is cached; its path, or None.
 
@@ -104,7 +108,7 @@ class WholeFiles:
                 return None
             raise
         os.close(fd)
-        os.replace(tmp, final)
+        tmp.replace(final)
         return str(final)
 
     def _append(self, fd: int, source: Path, offset: int, size: int) -> None:
