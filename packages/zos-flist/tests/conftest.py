@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -14,6 +17,8 @@ from pathlib import Path
 import cramjam
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from zos_flist.mounts import is_mountpoint, mount_entry
 
 # The schema exactly as spec §1.2 lists it (upstream rfs), with none of our additions.
 SPEC_SCHEMA = """
@@ -194,3 +199,49 @@ def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
 @pytest.fixture
 def wait_gone() -> WaitGone:
     return _wait_gone
+
+
+class DaemonMounts:
+    """Mount daemons started through the CLI (``zos-flist mount -d``) under one tmp dir; every
+    one is unmounted (and its process gone) at teardown."""
+
+    def __init__(self, tmp: Path, wait_gone: WaitGone) -> None:
+        self.tmp = tmp
+        self.wait_gone = wait_gone
+        self.mounted: dict[Path, int] = {}
+
+    def mount(self, meta: Path, name: str = "mnt", cache: Path | None = None, *,
+              passthrough: bool = True) -> tuple[Path, int]:
+        """(target, pid of the serving process)."""
+        target = self.tmp / name
+        target.mkdir(exist_ok=True)
+        log = self.tmp / f"{name}.log"
+        result = subprocess.run(
+            [sys.executable, "-m", "zos_flist.cli", "mount", "-m", str(meta), "-c",
+             str(cache or self.tmp / "cache"), "-d", "-l", str(log),
+             *([] if passthrough else ["--no-passthrough"]), str(target)],
+            capture_output=True, text=True, check=False, timeout=60)
+        assert result.returncode == 0, result.stderr + (log.read_text() if log.exists() else "")
+        entry = mount_entry(target)
+        assert entry is not None
+        self.mounted[target] = int(entry.source)
+        return target, int(entry.source)
+
+    def unmount(self, target: Path) -> None:
+        pid = self.mounted.pop(target)
+        if is_mountpoint(target):
+            subprocess.run(["umount", str(target)], check=False)
+        if not self.wait_gone(pid):
+            os.kill(pid, signal.SIGKILL)
+        assert not is_mountpoint(target)
+
+    def unmount_all(self) -> None:
+        for target in list(self.mounted):
+            self.unmount(target)
+
+
+@pytest.fixture
+def daemon_mounts(tmp_path: Path, wait_gone: WaitGone) -> Iterator[DaemonMounts]:
+    mounts = DaemonMounts(tmp_path, wait_gone)
+    yield mounts
+    mounts.unmount_all()
