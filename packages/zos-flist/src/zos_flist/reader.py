@@ -86,6 +86,10 @@ def _as_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def _decode_text(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
+
+
 def _as_bytes(value: object) -> bytes:
     if isinstance(value, bytes):
         return value
@@ -129,8 +133,12 @@ class FlistReader:
         self._lock = threading.Lock()
         try:
             self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            # Names are bytes on Linux: invalid UTF-8 (or a damaged file) decodes with
+            # surrogates, which os.fsencode turns back into the same bytes.
+            self._db.text_factory = _decode_text
             self._check_schema()
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
+            # UnicodeDecodeError: sqlite's message about a damaged schema quotes its bytes.
             raise FlistFormatError(f"{self.path}: malformed flist: {exc}") from None
         self._has_parent_name_index = self._detect_parent_name_index()
         self._dir_maps: OrderedDict[int, dict[str, Inode]] = OrderedDict()
@@ -154,7 +162,7 @@ class FlistReader:
         with self._lock:
             try:
                 return self._db.execute(sql, args).fetchall()
-            except sqlite3.DatabaseError as exc:
+            except (sqlite3.DatabaseError, UnicodeDecodeError) as exc:
                 raise FlistFormatError(f"{self.path}: malformed flist: {exc}") from None
 
     def _check_schema(self) -> None:
