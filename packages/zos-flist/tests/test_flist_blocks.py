@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from zos_flist.blocks import BLOCK_SIZE, BlockError, decode_block, encode_block
+from zos_flist.blocks import BLOCK_SIZE, BlockEncoder, BlockError, decode_block, encode_block
 
 
 def test_spec_vector_hello_world() -> None:
@@ -49,3 +51,23 @@ def test_wrong_key_is_an_error() -> None:
 def test_garbage_never_decodes(blob: bytes, key: bytes) -> None:
     with pytest.raises(BlockError):
         decode_block(blob, key)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.binary(max_size=2000), st.just(b"a" * BLOCK_SIZE),
+                          st.integers(0, BLOCK_SIZE).map(os.urandom)), min_size=1, max_size=6))
+def test_block_encoder_matches_encode_block_and_keeps_its_slots(blocks: list[bytes]) -> None:
+    encoder = BlockEncoder(slots=3)
+    made = []
+    for plain in blocks:
+        made.append((encoder.encode(memoryview(bytearray(plain))), encode_block(plain)))
+        for ours, reference in made[-3:]:  # the last `slots` blobs are still intact
+            assert (ours.id, ours.key, bytes(ours.blob), ours.size) == (
+                reference.id, reference.key, reference.blob, reference.size)
+    ours, _ = made[-1]
+    assert decode_block(bytes(ours.blob), ours.key, ours.id) == blocks[-1]
+
+
+def test_block_encoder_refuses_oversized_blocks() -> None:
+    with pytest.raises(ValueError, match="at most 524288 bytes"):
+        BlockEncoder().encode(bytes(BLOCK_SIZE + 1))

@@ -88,9 +88,9 @@ class _Recording(Store):
     def get(self, block_id: bytes) -> bytes:
         return self.blobs[block_id]
 
-    def set(self, block_id: bytes, blob: bytes) -> None:
+    def set(self, block_id: bytes, blob: bytes | memoryview) -> None:
         self.threads.add(threading.current_thread().name)
-        self.blobs[block_id] = blob
+        self.blobs[block_id] = bytes(blob)  # a view of a reused buffer: copy it
 
 
 def test_one_worker_encodes_inline_like_threads(tmp_path: Path) -> None:
@@ -133,7 +133,7 @@ def test_fill_never_cuts_a_block_on_short_reads() -> None:
 
 
 class _Failing(_Recording):
-    def set(self, block_id: bytes, blob: bytes) -> None:
+    def set(self, block_id: bytes, blob: bytes | memoryview) -> None:
         if len(self.blobs) == 2:
             raise StoreUnavailableError(self.name, "disk full")
         super().set(block_id, blob)

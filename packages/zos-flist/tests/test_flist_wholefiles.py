@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from zos_flist.blocks import BLOCK_SIZE, encode_block
-from zos_flist.cache import BlockCache
+from zos_flist.cache import BlockCache, clean_cache
 from zos_flist.reader import Block
 from zos_flist.stores import open_store
 from zos_flist.unpack import block_sizes
@@ -113,3 +114,16 @@ def test_a_wrong_sized_copy_is_not_present(tmp_path: Path) -> None:
     os.truncate(path, 10)
     assert whole.present(whole_file_key(blocks, len(content)), len(content)) is None
     assert not Path(path).exists()
+
+
+def test_the_cache_cleaner_ages_whole_copies_like_blocks(tmp_path: Path) -> None:
+    content = os.urandom(2 * BLOCK_SIZE)
+    cache, blocks, sizes = _cache_with(tmp_path / "cache", tmp_path / "store", content)
+    _fill(cache, blocks, sizes)
+    path = WholeFiles(cache).build(blocks, sizes)
+    assert path is not None
+    old = time.time() - 91 * 86400
+    os.utime(path, (old, old))
+    assert clean_cache(tmp_path / "cache") == 1
+    assert not Path(path).exists()
+    assert cache.cached(blocks[0], sizes[0]) is not None  # recently used blocks stay

@@ -13,7 +13,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from .blocks import BLOCK_SIZE, encode_block
+from .blocks import BLOCK_SIZE, BlockEncoder, encode_block
 from .errors import FlistError
 from .pack_workers import (
     SEGMENT_BLOCKS,
@@ -113,12 +113,16 @@ def pack(
             batch, batch_owners, batch_blocks = [], [], 0
             drain(window)
 
+    # Reused buffers (no 512 KiB allocation per block): the one the file is read into, and a
+    # blob per write that may still be queued, plus the one being encoded.
+    encoder = BlockEncoder(slots=STORE_WINDOW + 1) if inline else None
+
     def encode_file(store_pool: Executor, ino: int, path: Path, size: int) -> None:
+        assert encoder is not None
         read = 0
         with path.open("rb", buffering=0) as f:
-            # One reused buffer: no 512 KiB allocation per block.
             while n := fill(f, buffer):
-                block = encode_block(memoryview(buffer)[:n])
+                block = encoder.encode(memoryview(buffer)[:n])
                 writes.append(store_pool.submit(router.set, block.id, block.blob))
                 while len(writes) > STORE_WINDOW:
                     writes.popleft().result()  # raises the store's error, if any

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-from .blocks import BLOCK_SIZE, encode_block
+from .blocks import BLOCK_SIZE, BlockEncoder
 from .stores import Router, open_router
 
 SEGMENT_BLOCKS = 16
@@ -68,6 +68,7 @@ def encode_segments(segments: list[Segment]) -> list[list[BlockRef]]:
     assert _router is not None, "init_worker was not run"
     out: list[list[BlockRef]] = []
     buffer = bytearray(BLOCK_SIZE)
+    encoder = BlockEncoder()  # each blob is stored before the next block is encoded
     for seg in segments:
         refs: list[BlockRef] = []
         with open(seg.path, "rb", buffering=0) as f:
@@ -76,7 +77,7 @@ def encode_segments(segments: list[Segment]) -> list[list[BlockRef]]:
                 n = fill(f, buffer)
                 if not n:
                     break
-                block = encode_block(memoryview(buffer)[:n])
+                block = encoder.encode(memoryview(buffer)[:n])
                 _router.set(block.id, block.blob)
                 refs.append((block.id, block.key, block.size))
         out.append(refs)

@@ -33,8 +33,10 @@ class Store(ABC):
         """The blob stored under ``block_id``; BlockNotFoundError / StoreUnavailableError."""
 
     @abstractmethod
-    def set(self, block_id: bytes, blob: bytes) -> None:
-        """Store ``blob`` under ``block_id`` (a no-op when it is already there)."""
+    def set(self, block_id: bytes, blob: bytes | memoryview) -> None:
+        """Store ``blob`` under ``block_id`` (a no-op when it is already there).
+
+        ``blob`` may be a view of a buffer the caller reuses: keep a copy, not the object."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

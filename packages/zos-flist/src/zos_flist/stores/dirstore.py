@@ -41,7 +41,7 @@ class DirStore(Store):
             raise StoreUnavailableError(self.name, f"directory {self.root} does not exist")
         raise BlockNotFoundError(self.name, f"block {hexid} not found")
 
-    def set(self, block_id: bytes, blob: bytes) -> None:
+    def set(self, block_id: bytes, blob: bytes | memoryview) -> None:
         # Plain os calls on str paths: this runs once per packed block, and pathlib's objects
         # and the mkdir per call cost more than the encoding of a compressible block.
         hexid = block_id.hex()

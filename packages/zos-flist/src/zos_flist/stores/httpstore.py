@@ -44,7 +44,7 @@ class HTTPStore(Store):
                 )
         raise BlockNotFoundError(self.name, f"block {hexid} not found")
 
-    def set(self, block_id: bytes, blob: bytes) -> None:
+    def set(self, block_id: bytes, blob: bytes | memoryview) -> None:
         raise UnsupportedStoreError(f"store {self.name}: http stores are read-only")
 
     def close(self) -> None:

@@ -51,7 +51,7 @@ class Router(Store):
             raise BlockNotFoundError(self.name, f"block {block_id.hex()} not found: {detail}")
         raise StoreUnavailableError(self.name, f"block {block_id.hex()}: {detail}")
 
-    def set(self, block_id: bytes, blob: bytes) -> None:
+    def set(self, block_id: bytes, blob: bytes | memoryview) -> None:
         stores = self.matching(block_id)
         if not stores:
             raise NotRoutableError(self.name, f"key is not routable: block {block_id.hex()}")

@@ -96,7 +96,7 @@ class ZdbStore(Store):
             raise StoreUnavailableError(self.name, f"block {block_id.hex()}: empty value")
         return value
 
-    def set(self, block_id: bytes, blob: bytes) -> None:
+    def set(self, block_id: bytes, blob: bytes | memoryview) -> None:
         try:
             if not self._redis.exists(block_id):
                 self._redis.set(block_id, blob)
