@@ -132,16 +132,15 @@ def test_opens_of_one_inode_share_its_mode(
     target, pid = daemon_mounts.mount(meta)
     path = target / "big"
     assert path.read_bytes() == big  # cold
-    held = path.open("rb")  # cached mode (no whole copy yet), kept open
-    path.read_bytes()  # a re-read: its release makes the whole copy
-    whole_copy(tmp_path / "cache", meta, "big")
-    before = rchar(pid)
-    with path.open("rb") as f:  # the inode is still open in cached mode: so is this one
-        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-        assert f.read() == big
-    assert held.read() == big
-    assert rchar(pid) - before >= BIG  # served
-    held.close()
+    with path.open("rb") as held:  # cached mode (no whole copy yet), kept open
+        path.read_bytes()  # a re-read: its release makes the whole copy
+        whole_copy(tmp_path / "cache", meta, "big")
+        before = rchar(pid)
+        with path.open("rb") as f:  # the inode is still open in cached mode: so is this one
+            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            assert f.read() == big
+        assert held.read() == big
+        assert rchar(pid) - before >= BIG  # served
     time.sleep(0.2)  # RELEASE is sent asynchronously
     # Unaligned O_DIRECT with no passthrough open: answered by the server, any alignment.
     assert _direct(path, 1234, 100_000) == big[1234:101_234]

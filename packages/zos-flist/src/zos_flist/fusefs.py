@@ -207,13 +207,15 @@ class FlistFS:
 
     def release(self, fh: int) -> None:
         f = self._files.pop(fh, None)
-        if f is None or f.all_cached is None or self.whole is None:
+        if f is not None and f.all_cached is not None:
+            # The check may still be running (a short read): build once it says yes.
+            f.all_cached.add_done_callback(lambda check: self._build_after(f, check))
+
+    def _build_after(self, f: OpenFile, check: asyncio.Future[bool]) -> None:
+        if self.whole is None or check.cancelled() or check.exception() or not check.result():
             return
         key = whole_file_key(f.blocks, f.inode.size)
         if key in self._building:
-            return
-        check = f.all_cached
-        if not check.done() or check.cancelled() or check.exception() or not check.result():
             return
         self._building.add(key)
         future = asyncio.get_running_loop().run_in_executor(
