@@ -94,6 +94,14 @@ _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.ioctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p]
 
 
+def _user_allow_other(conf: Path = Path("/etc/fuse.conf")) -> bool:
+    try:
+        lines = conf.read_text().splitlines()
+    except OSError:
+        return False
+    return any(line.split("#")[0].strip() == "user_allow_other" for line in lines)
+
+
 def _fusermount_open(target: Path, options: str) -> int:
     """Mount as non-root: fusermount3 (setuid) mounts and sends us the device fd."""
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -159,6 +167,10 @@ class FuseSession:
                 self.fd = -1
                 raise OSError(code, f"mount on {self.target}: {os.strerror(code)}")
         else:
+            if not _user_allow_other():
+                log.info("mounting without allow_other: /etc/fuse.conf does not allow it "
+                         "(user_allow_other) for mounts by users")
+                options = "default_permissions"
             self.fd = _fusermount_open(self.target, f"ro,nosuid,nodev,{options},"
                                        f"fsname={self.fsname},subtype={self.subtype}")
             self._fusermount = True
