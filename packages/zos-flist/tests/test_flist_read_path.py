@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import itertools
 import mmap
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -21,9 +18,11 @@ import pytest
 
 from zos_flist.blocks import BLOCK_SIZE
 from zos_flist.mount import READ_AHEAD_KB
-from zos_flist.mounts import is_mountpoint, mount_entry
+from zos_flist.mounts import mount_entry
 from zos_flist.pack import pack
 from zos_flist.stores import open_router
+
+from .conftest import DaemonMounts
 
 pytestmark = pytest.mark.real
 
@@ -38,9 +37,7 @@ def content() -> bytes:
 
 
 @pytest.fixture
-def mount(
-    tmp_path: Path, content: bytes, wait_gone: Callable[[int], bool]
-) -> Iterator[Mount]:
+def mount(tmp_path: Path, content: bytes, daemon_mounts: DaemonMounts) -> Mount:
     """Mounts a fresh FUSE server on the packed ``content`` (one shared block cache)."""
     src = tmp_path / "src"
     src.mkdir()
@@ -48,30 +45,13 @@ def mount(
     (src / "other").write_bytes(content[::-1])
     meta = tmp_path / "data.fl"
     pack(src, meta, open_router([f"dir://{tmp_path}/store"]), workers=1)
-    mounted: list[tuple[Path, int]] = []
+    count = itertools.count()
 
     def do_mount(passthrough: bool = True) -> Path:
-        target = tmp_path / f"mnt{len(mounted)}"
-        target.mkdir()
-        log = tmp_path / f"mnt{len(mounted)}.log"
-        result = subprocess.run(
-            [sys.executable, "-m", "zos_flist.cli", "mount", "-m", str(meta), "-c",
-             str(tmp_path / "cache"), "-d", "-l", str(log),
-             *([] if passthrough else ["--no-passthrough"]), str(target)],
-            capture_output=True, text=True, check=False, timeout=60)
-        assert result.returncode == 0, result.stderr + log.read_text()
-        entry = mount_entry(target)
-        assert entry is not None
-        mounted.append((target, int(entry.source)))
+        target, _pid = daemon_mounts.mount(meta, f"mnt{next(count)}", passthrough=passthrough)
         return target
 
-    yield do_mount
-    for target, pid in mounted:
-        if is_mountpoint(target):
-            subprocess.run(["umount", str(target)], check=False)
-        if not wait_gone(pid):
-            os.kill(pid, signal.SIGKILL)
-        assert not is_mountpoint(target)
+    return do_mount
 
 
 def _direct_read(path: Path, offset: int, size: int) -> bytes:
