@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import hashlib
 import json
@@ -201,3 +202,36 @@ def test_daemon_reports_failure_and_bad_input(tmp_path: Path, handmade: Any) -> 
     result = _cli("mount", "-m", str(handmade.path), "-d", str(tmp_path / "absent"), check=False)
     assert result.returncode == 1 and "not a directory" in result.stderr
     assert not is_mountpoint(target)
+
+
+def test_closing_after_an_external_unmount_leaves_a_new_mount_alone(
+        handmade: Any, tmp_path: Path) -> None:
+    """flistd may mount again on a target the moment it unmounted it: the old server must
+    not detach that new mount when it exits (the kernel's POLLERR says the mount is gone)."""
+    from zos_flist.cache import BlockCache
+    from zos_flist.fuse_session import FuseSession
+    from zos_flist.fusefs import FlistFS
+    from zos_flist.reader import FlistReader
+    from zos_flist.stores import router_from_routes
+
+    target = tmp_path / "mnt"
+    target.mkdir()
+    with FlistReader(handmade.path) as reader:
+        ops = FlistFS(reader, BlockCache(tmp_path / "cache", router_from_routes(reader.routes())))
+        session = FuseSession(ops, target, fsname=str(os.getpid()), subtype="g8ufs")
+        session.mount()
+        try:
+            assert mount_entry(target) is not None
+            # umount(8) would stat the mount, which waits for an INIT nobody answers here.
+            libc = ctypes.CDLL(None, use_errno=True)
+            assert libc.umount2(os.fsencode(target), 0) == 0, os.strerror(ctypes.get_errno())
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "zos-test", str(target)],
+                           check=True)
+            session.close()
+            entry = mount_entry(target)
+            assert entry is not None and entry.fstype == "tmpfs"
+        finally:
+            session.close()
+            ops.close()
+            while is_mountpoint(target):
+                subprocess.run(["umount", str(target)], check=True)

@@ -18,6 +18,7 @@ import ctypes
 import errno
 import logging
 import os
+import select
 import socket
 import stat
 import subprocess
@@ -183,13 +184,21 @@ class FuseSession:
         for opens in self._opens.values():
             self._backing_close(opens.backing_id)
         self._opens.clear()
-        if self._fusermount:
-            subprocess.run(["fusermount3", "-u", "-q", "-z", "--", str(self.target)],
-                           capture_output=True, check=False)
-        else:
-            _libc.umount2(os.fsencode(self.target), MNT_DETACH)  # EINVAL: already gone
+        if not self._connection_gone():
+            if self._fusermount:
+                subprocess.run(["fusermount3", "-u", "-q", "-z", "--", str(self.target)],
+                               capture_output=True, check=False)
+            else:
+                _libc.umount2(os.fsencode(self.target), MNT_DETACH)
         os.close(self.fd)
         self.fd = -1
+
+    def _connection_gone(self) -> bool:
+        """Whether the kernel already ended this mount (POLLERR on the device, as libfuse
+        checks): then the target may hold somebody else's new mount, which must stay."""
+        poller = select.poll()
+        poller.register(self.fd, select.POLLIN)
+        return any(events & select.POLLERR for _fd, events in poller.poll(0))
 
     # -- the loop --------------------------------------------------------------------------
 
