@@ -164,6 +164,7 @@ def test_session_answers_requests_like_the_kernel_expects(kernel: FakeKernel) ->
     assert error == 0 and len(payload) == fp.ENTRY_SIZE
     etc = fp.ENTRY_PREFIX.unpack_from(payload)[0]
     error, payload = kernel.call(fp.LOOKUP, etc, b"hello\0")
+    assert error == 0
     hello = fp.ENTRY_PREFIX.unpack_from(payload)[0]
     error, payload = kernel.call(fp.LOOKUP, etc, b"missing\0")
     assert error == 0 and fp.ENTRY_PREFIX.unpack_from(payload)[:3] == (0, 0, int(3.1536e7))

@@ -15,16 +15,22 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from zos_flist.blocks import BLOCK_SIZE
+from zos_flist.cache import BlockCache
+from zos_flist.fuse_session import FuseSession
+from zos_flist.fusefs import FlistFS
 from zos_flist.mounts import is_mountpoint, mount_entry
 from zos_flist.pack import pack
-from zos_flist.stores import open_router
+from zos_flist.reader import FlistReader
+from zos_flist.stores import open_router, router_from_routes
+
+from .conftest import DaemonMounts
 
 pytestmark = pytest.mark.real
 
@@ -37,30 +43,14 @@ def _cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture
-def mounter(tmp_path: Path, wait_gone: Callable[[int], bool]) -> Iterator[Mounter]:
-    mounted: list[tuple[Path, int]] = []
+def mounter(tmp_path: Path, daemon_mounts: DaemonMounts) -> Mounter:
+    """(target, server pid, daemon log) of a mount that is unmounted at teardown."""
 
     def mount(meta: Path, name: str = "mnt", cache: Path | None = None) -> tuple[Path, int, Path]:
-        target = tmp_path / name
-        target.mkdir()
-        cache = cache or tmp_path / "cache"
-        log = tmp_path / f"{name}.log"
-        result = _cli("mount", "-m", str(meta), "-c", str(cache), "-d", "-l", str(log),
-                      str(target), check=False)
-        assert result.returncode == 0, result.stderr + log.read_text()
-        entry = mount_entry(target)
-        assert entry is not None
-        pid = int(entry.source)
-        mounted.append((target, pid))
-        return target, pid, log
+        target, pid = daemon_mounts.mount(meta, name, cache)
+        return target, pid, tmp_path / f"{name}.log"
 
-    yield mount
-    for target, pid in mounted:
-        if is_mountpoint(target):
-            subprocess.run(["umount", str(target)], check=False)
-        if not wait_gone(pid):
-            os.kill(pid, signal.SIGKILL)
-        assert not is_mountpoint(target)
+    return mount
 
 
 def test_handmade_flist_mounts_with_upstream_options(handmade: Any, mounter: Mounter) -> None:
@@ -208,12 +198,6 @@ def test_closing_after_an_external_unmount_leaves_a_new_mount_alone(
         handmade: Any, tmp_path: Path) -> None:
     """flistd may mount again on a target the moment it unmounted it: the old server must
     not detach that new mount when it exits (the kernel's POLLERR says the mount is gone)."""
-    from zos_flist.cache import BlockCache
-    from zos_flist.fuse_session import FuseSession
-    from zos_flist.fusefs import FlistFS
-    from zos_flist.reader import FlistReader
-    from zos_flist.stores import router_from_routes
-
     target = tmp_path / "mnt"
     target.mkdir()
     with FlistReader(handmade.path) as reader:

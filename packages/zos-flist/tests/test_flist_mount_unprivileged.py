@@ -21,7 +21,6 @@ from pathlib import Path
 import pytest
 
 from zos_flist.blocks import BLOCK_SIZE
-from zos_flist.mounts import is_mountpoint
 from zos_flist.pack import pack
 from zos_flist.stores import open_router
 
@@ -36,9 +35,7 @@ def shared_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="zos-flist-nobody-"))
     path.chmod(0o755)
     yield path
-    if is_mountpoint(path / "mnt"):
-        subprocess.run(["umount", "-l", str(path / "mnt")], check=False)
-    shutil.rmtree(path)
+    shutil.rmtree(path)  # the child's mounts went away with its mount namespace
 
 
 CHILD = Path(__file__).with_name("unprivileged_child.py")
@@ -60,8 +57,7 @@ def test_an_unprivileged_user_mounts_through_fusermount3(shared_dir: Path) -> No
         [sys.executable, str(CHILD), str(meta), str(shared_dir / "mnt"),
          str(shared_dir / "cache"), str(shared_dir / "want")],
         capture_output=True, text=True, timeout=60, check=False)
-    assert result.stdout.strip() == "ok", result.stdout + result.stderr
+    assert result.stdout.split() == ["ok", "unmounted"], result.stdout + result.stderr
     assert result.returncode == 0, result.stderr
-    assert not is_mountpoint(shared_dir / "mnt")
     cached = [p for p in (shared_dir / "cache").rglob("*") if p.is_file()]
     assert cached and all(p.stat().st_uid == NOBODY for p in cached)

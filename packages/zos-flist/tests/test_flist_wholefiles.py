@@ -127,3 +127,14 @@ def test_the_cache_cleaner_ages_whole_copies_like_blocks(tmp_path: Path) -> None
     assert clean_cache(tmp_path / "cache") == 1
     assert not Path(path).exists()
     assert cache.cached(blocks[0], sizes[0]) is not None  # recently used blocks stay
+
+
+def test_a_cache_where_copies_cannot_be_made_gives_none(tmp_path: Path) -> None:
+    content = os.urandom(2 * BLOCK_SIZE)
+    cache, blocks, sizes = _cache_with(tmp_path / "cache", tmp_path / "store", content)
+    _fill(cache, blocks, sizes)
+    (tmp_path / "cache" / "files").write_bytes(b"in the way")  # no directory can be made
+    whole = WholeFiles(cache)
+    assert whole.present(whole_file_key(blocks, len(content)), len(content)) is None
+    assert whole.build(blocks, sizes) is None
+    assert (tmp_path / "cache" / "files").read_bytes() == b"in the way"

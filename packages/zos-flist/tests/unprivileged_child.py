@@ -1,6 +1,7 @@
 """The child of test_flist_mount_unprivileged, run as its own process (as root):
 ``python unprivileged_child.py META TARGET CACHE WANT_FILE``. It makes a private fuse device,
-drops to nobody, serves the mount and reads it from a thread; it prints "ok" or what failed."""
+drops to nobody, serves the mount and reads it from a thread; it prints "ok" or what failed,
+then whether the mount is gone once the server returned."""
 
 from __future__ import annotations
 
@@ -68,3 +69,5 @@ def serve_as_nobody(meta: Path, target: Path, cache: Path, want: bytes) -> None:
 if __name__ == "__main__":
     meta, target, cache, want = (Path(arg) for arg in sys.argv[1:5])
     serve_as_nobody(meta, target, cache, want.read_bytes())
+    # The mount lives in this process's own namespace: only here can it be seen to be gone.
+    print("mounted" if is_mountpoint(target) else "unmounted", flush=True)

@@ -36,7 +36,6 @@ MODIFYING = frozenset({SETATTR, SYMLINK, MKNOD, MKDIR, UNLINK, RMDIR, RENAME, LI
 
 # INIT flags (bits 32.. travel in flags2).
 ASYNC_READ = 1 << 0
-BIG_WRITES = 1 << 5
 DO_READDIRPLUS = 1 << 13
 READDIRPLUS_AUTO = 1 << 14
 PARALLEL_DIROPS = 1 << 18
@@ -91,14 +90,11 @@ class Attributes:
     size: int
     mtime: int
     ctime: int
-    atime: int | None = None
-    """None: the same as ``mtime``."""
 
     def pack(self) -> bytes:
-        atime = self.mtime if self.atime is None else self.atime
-        # Negative times wrap like the kernel's u64 fields; rdev's low 32 bits are the
-        # kernel's new_encode_dev form for every major below 4096.
-        return ATTR.pack(self.ino, self.size, -(-self.size // 512), atime & U64,
+        # atime = mtime (spec §3.2). Negative times wrap like the kernel's u64 fields;
+        # rdev's low 32 bits are the kernel's new_encode_dev form for every major below 4096.
+        return ATTR.pack(self.ino, self.size, -(-self.size // 512), self.mtime & U64,
                          self.mtime & U64, self.ctime & U64, 0, 0, 0, self.mode, self.nlink,
                          self.uid, self.gid, self.rdev & 0xFFFFFFFF, 4096, 0)
 

@@ -225,7 +225,12 @@ class FlistFS:
 
     def _keep(self, future: asyncio.Future[Any]) -> None:
         self._background.add(future)
-        future.add_done_callback(self._background.discard)
+        future.add_done_callback(self._background_done)
+
+    def _background_done(self, future: asyncio.Future[Any]) -> None:
+        self._background.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            log.error("background work failed", exc_info=future.exception())
 
     def _fd(self, block_id: bytes, path: str) -> int:
         fd = self._fds.get(block_id)

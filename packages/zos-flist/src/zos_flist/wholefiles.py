@@ -57,6 +57,9 @@ class WholeFiles:
             found = path.stat().st_size
         except FileNotFoundError:
             return None
+        except OSError as exc:  # a damaged cache must not fail the open: serve the blocks
+            log.warning("whole file %s: %s", path, exc)
+            return None
         if found != size:
             log.error("whole file %s has %d bytes, expected %d: removing it", path, found, size)
             path.unlink(missing_ok=True)
@@ -87,9 +90,13 @@ class WholeFiles:
                 return None  # not all cached yet: a later open tries again
             sources.append(path)
         final = self.path_of(key)
-        final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(f".{key}.{os.getpid()}.{threading.get_ident()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        except OSError as exc:  # e.g. a full or read-only cache: reads stay served by blocks
+            log.warning("whole file %s: %s", final, exc)
+            return None
         try:
             offset = 0
             for source, block_size in zip(sources, sizes, strict=True):
